@@ -1,0 +1,34 @@
+# Strata: `make run` serves the demo archive, `make test` runs the checks.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
+
+.PHONY: install run test lint
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The demo: an SQLite file with the seeds, the demo accounts, and the app on 127.0.0.1:8000.
+run: install
+	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py migrate --no-input
+	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py create_demo_accounts
+	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py load_seeds
+	@echo "Admin: http://127.0.0.1:8000/admin/"
+	DEBUG=1 DATABASE_URL=$(SQLITE_URL) $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# The suite on SQLite, then again on PostgreSQL when DATABASE_URL names one.
+test: lint
+	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest
+	@case "$$DATABASE_URL" in \
+	  postgres*) echo "== again on PostgreSQL"; $(PY) -m pytest ;; \
+	  *) echo "DATABASE_URL names no PostgreSQL database: ran on SQLite only." ;; \
+	esac

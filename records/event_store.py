@@ -1,0 +1,208 @@
+"""Append to and read from the event log.
+
+``append`` is the only code that inserts events. It serialises appends (a table lock on
+PostgreSQL; SQLite's write lock, taken at BEGIN IMMEDIATE, see settings), checks the version the
+caller expects, acknowledges a retried append by its event ids instead of storing it twice, and
+links every event into the hash chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from records.events import DomainEvent
+from records.hashing import GENESIS_HASH, event_hash
+from records.models import StoredEvent
+
+
+class _Expectation:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NO_STREAM = _Expectation("NO_STREAM")  # the stream must not exist yet
+ANY = _Expectation("ANY")  # append whatever the stream's version
+
+ExpectedVersion = int | _Expectation
+
+
+class ConcurrencyError(Exception):
+    """The stream is not at the version the caller expected: someone else wrote first."""
+
+    def __init__(self, stream_id, expected: ExpectedVersion, actual: int):
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        wanted = "no stream" if expected is NO_STREAM else f"version {expected}"
+        found = "no stream" if actual == 0 else f"version {actual}"
+        super().__init__(f"stream {stream_id}: expected {wanted}, found {found}")
+
+
+class IdempotencyConflict(Exception):
+    """An event id was reused for a different event."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    events: list[StoredEvent]
+    # True when every event id was already in the log: a retry, acknowledged, nothing stored.
+    duplicate: bool
+
+
+def _lock_log() -> None:
+    if connection.vendor == "postgresql":
+        # EXCLUSIVE blocks other appenders until commit but lets readers through, so position
+        # order equals commit order and a reader paging by position never skips an event.
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {StoredEvent._meta.db_table} IN EXCLUSIVE MODE")
+
+
+def _same_event(row: StoredEvent, stream_id: uuid.UUID, event: DomainEvent) -> bool:
+    return (
+        row.stream_id == stream_id
+        and row.event_type == event.type_name()
+        and row.data == event.to_data()
+    )
+
+
+def _acknowledge_retry(
+    stream_id: uuid.UUID, events: Sequence[DomainEvent], event_ids: list[uuid.UUID]
+) -> AppendResult | None:
+    found = {row.event_id: row for row in StoredEvent.objects.filter(event_id__in=event_ids)}
+    if not found:
+        return None
+    rows = [found.get(event_id) for event_id in event_ids]
+    if all(
+        row is not None and _same_event(row, stream_id, event)
+        for row, event in zip(rows, events, strict=True)
+    ):
+        return AppendResult(events=rows, duplicate=True)
+    raise IdempotencyConflict(
+        "event ids "
+        + ", ".join(str(event_id) for event_id in found)
+        + " are already recorded for other events"
+    )
+
+
+def _check_expected(stream_id, expected: ExpectedVersion, current: int) -> None:
+    if expected is ANY:
+        return
+    if expected is NO_STREAM:
+        if current != 0:
+            raise ConcurrencyError(stream_id, expected, current)
+        return
+    if expected != current:
+        raise ConcurrencyError(stream_id, expected, current)
+
+
+def append(
+    *,
+    stream_id: uuid.UUID,
+    expected_version: ExpectedVersion,
+    events: Sequence[DomainEvent],
+    actor,
+    reason: str = "",
+    correlation_id: str | None = None,
+    event_ids: Sequence[uuid.UUID] | None = None,
+) -> AppendResult:
+    """Append ``events`` to one stream, atomically; all or nothing."""
+    if not events:
+        raise ValueError("append needs at least one event")
+    stream_types = {event.stream_type for event in events}
+    if len(stream_types) != 1:
+        raise ValueError("one append writes to one stream type")
+    ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
+    if len(ids) != len(events):
+        raise ValueError("give one event id per event")
+    stream_id = uuid.UUID(str(stream_id))
+    metadata = {
+        "actor_id": actor.pk,
+        "actor": actor.get_username(),
+        "reason": reason,
+        "correlation_id": correlation_id or str(uuid.uuid4()),
+    }
+    try:
+        with transaction.atomic():
+            _lock_log()
+            retried = _acknowledge_retry(stream_id, events, ids)
+            if retried is not None:
+                return retried
+            current = (
+                StoredEvent.objects.filter(stream_id=stream_id)
+                .order_by("-version")
+                .values_list("version", flat=True)
+                .first()
+            ) or 0
+            _check_expected(stream_id, expected_version, current)
+            last = StoredEvent.objects.order_by("-position").values("position", "hash").first()
+            position = last["position"] if last else 0
+            previous_hash = last["hash"] if last else GENESIS_HASH
+            recorded_at = timezone.now()  # after the lock, so time order follows position order
+            stored = []
+            for offset, (event, event_id) in enumerate(zip(events, ids, strict=True), start=1):
+                row = StoredEvent(
+                    position=position + offset,
+                    event_id=event_id,
+                    stream_id=stream_id,
+                    stream_type=event.stream_type,
+                    version=current + offset,
+                    event_type=event.type_name(),
+                    schema_version=event.schema_version,
+                    data=event.to_data(),
+                    metadata=metadata,
+                    recorded_at=recorded_at,
+                    previous_hash=previous_hash,
+                )
+                row.hash = event_hash(
+                    position=row.position,
+                    stream_id=row.stream_id,
+                    stream_type=row.stream_type,
+                    version=row.version,
+                    event_type=row.event_type,
+                    schema_version=row.schema_version,
+                    data=row.data,
+                    metadata=row.metadata,
+                    recorded_at=row.recorded_at,
+                    previous_hash=row.previous_hash,
+                )
+                row.save(force_insert=True)
+                previous_hash = row.hash
+                stored.append(row)
+            return AppendResult(events=stored, duplicate=False)
+    except IntegrityError as error:
+        # Only reachable if the lock were bypassed: the unique constraints are the last guard.
+        raise ConcurrencyError(stream_id, expected_version, -1) from error
+
+
+def stream_version(stream_id) -> int:
+    return (
+        StoredEvent.objects.filter(stream_id=stream_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    ) or 0
+
+
+def read_stream(stream_id) -> list[StoredEvent]:
+    return list(StoredEvent.objects.filter(stream_id=stream_id).order_by("version"))
+
+
+def read_after(position: int = 0, *, limit: int = 1000) -> list[StoredEvent]:
+    """One page of the log: events after ``position``, in order. Positions may have gaps."""
+    return list(StoredEvent.objects.filter(position__gt=position).order_by("position")[:limit])
+
+
+def iter_log(after: int = 0, *, page_size: int = 2000) -> Iterator[StoredEvent]:
+    """Every event after ``after``, paged by position so memory stays flat on a large log."""
+    while True:
+        page = read_after(after, limit=page_size)
+        if not page:
+            return
+        yield from page
+        after = page[-1].position

@@ -1,0 +1,178 @@
+"""Event types: what happened, in the past tense.
+
+Every event is a frozen dataclass whose fields are plain JSON values (strings, numbers as strings,
+booleans, lists and dicts of those), so that its stored form hashes the same on every backend.
+Each type carries a ``schema_version``; an event stored under an older version is upcast when read
+(see ``upcaster``), and stored events are never rewritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainEvent:
+    stream_type: ClassVar[str]
+    stream_field: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    @property
+    def stream_id(self) -> str:
+        return getattr(self, self.stream_field)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    def to_data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+# (event type, stored schema version) -> function turning that version's data into the next one's
+UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
+
+
+def event_type(cls: type[DomainEvent]) -> type[DomainEvent]:
+    """Register an event class so that stored events of its type can be read back."""
+    EVENT_TYPES[cls.type_name()] = cls
+    return cls
+
+
+def upcaster(type_name: str, from_version: int):
+    """Register how data stored under ``from_version`` becomes data of ``from_version + 1``."""
+
+    def register(function: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        UPCASTERS[(type_name, from_version)] = function
+        return function
+
+    return register
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+def load_event(type_name: str, schema_version: int, data: dict) -> DomainEvent:
+    """Rebuild a domain event from its stored form, upcasting older schema versions."""
+    try:
+        cls = EVENT_TYPES[type_name]
+    except KeyError:
+        raise UnknownEventType(f"no event type named {type_name!r}") from None
+    version = schema_version
+    while version < cls.schema_version:
+        data = UPCASTERS[(type_name, version)](dict(data))
+        version += 1
+    return cls(**data)
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _SourceFields(DomainEvent):
+    stream_type: ClassVar[str] = "source"
+    stream_field: ClassVar[str] = "source_id"
+
+    source_id: str
+    title: str
+    author: str
+    publisher: str
+    published: str
+    url: str
+    archive_reference: str
+    accessed: str | None  # ISO date
+    licence: str
+    attribution: str
+    full_text: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SourceRegistered(_SourceFields):
+    pass
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SourceRevised(_SourceFields):
+    pass
+
+
+# --- subjects ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _SubjectFields(DomainEvent):
+    stream_type: ClassVar[str] = "subject"
+    stream_field: ClassVar[str] = "subject_id"
+
+    subject_id: str
+    kind: str
+    # [{"name": "浙贛作戦", "language": "ja", "primary": False}, ...]
+    names: list[dict]
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SubjectRegistered(_SubjectFields):
+    pass
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SubjectRevised(_SubjectFields):
+    pass
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class PropertyDefined(DomainEvent):
+    stream_type: ClassVar[str] = "property"
+    stream_field: ClassVar[str] = "property_id"
+
+    property_id: str
+    key: str
+    label: str
+    value_type: str
+    unit: str
+    count: bool
+
+
+# --- claims ------------------------------------------------------------------------------------
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class ClaimRegistered(DomainEvent):
+    stream_type: ClassVar[str] = "claim"
+    stream_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    subject_id: str
+    property_id: str
+    value: dict
+    citation: dict
+    attributed_to: str
+    note: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class ClaimRevised(DomainEvent):
+    """A new revision of a claim; the fact it answers (subject and property) never changes."""
+
+    stream_type: ClassVar[str] = "claim"
+    stream_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    value: dict
+    citation: dict
+    attributed_to: str
+    note: str

@@ -1,0 +1,88 @@
+"""The hash chain: what bytes an event's hash covers, and how the chain is checked."""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_time(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *,
+    position: int,
+    stream_id: str,
+    stream_type: str,
+    version: int,
+    event_type: str,
+    schema_version: int,
+    data: dict,
+    metadata: dict,
+    recorded_at: datetime,
+    previous_hash: str,
+) -> str:
+    """SHA-256 over canonical JSON (sorted keys, no spaces, UTF-8) of every stored field."""
+    payload = [
+        position,
+        str(stream_id),
+        stream_type,
+        version,
+        event_type,
+        schema_version,
+        data,
+        metadata,
+        canonical_time(recorded_at),
+        previous_hash,
+    ]
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def hash_of_row(row, previous_hash: str) -> str:
+    return event_hash(
+        position=row.position,
+        stream_id=row.stream_id,
+        stream_type=row.stream_type,
+        version=row.version,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        data=row.data,
+        metadata=row.metadata,
+        recorded_at=row.recorded_at,
+        previous_hash=previous_hash,
+    )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    first_bad_position: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_position is None
+
+
+def verify_chain(rows: Iterable, on_row: Callable[[], None] | None = None) -> ChainReport:
+    """Walk events in position order; name the first whose link or hash does not hold."""
+    previous_hash = GENESIS_HASH
+    previous_position = 0
+    checked = 0
+    for row in rows:
+        if row.position <= previous_position:
+            return ChainReport(checked, row.position, "position out of order")
+        if row.previous_hash != previous_hash:
+            return ChainReport(checked, row.position, "previous_hash does not match the event before")
+        if hash_of_row(row, previous_hash) != row.hash:
+            return ChainReport(checked, row.position, "hash does not match the event's contents")
+        previous_hash, previous_position = row.hash, row.position
+        checked += 1
+        if on_row is not None:
+            on_row()
+    return ChainReport(checked)

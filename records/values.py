@@ -1,0 +1,273 @@
+"""Typed claim values and citations: check what the archivist gave, keep the original wording,
+and compute the normalised parts (bounds, EDTF date range, quote offsets).
+
+A value is stored as a plain dict, for example::
+
+    {"type": "quantity", "original": "around 250,000", "best": "250000",
+     "lower": "250000", "upper": "250000", "approximate": true, "unit": "persons"}
+    {"type": "date", "original": "early September, 1942", "edtf": "1942-09",
+     "part": "early", "earliest": "1942-09-01", "latest": "1942-09-10"}
+    {"type": "text", "original": "died while bailing out", "text": "died while bailing out"}
+    {"type": "subject", "original": "Shunroku Hata", "subject_id": "…"}
+
+Numbers are kept as decimal strings so that they hash and compare exactly on every backend.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from edtf import EDTFParseException, parse_edtf, struct_time_to_date
+
+from records.models import Property, Source, Subject
+from records.models.projections import ValueType
+from records.validation import REQUIRED, Errors
+
+WRONG_FIELDS = "A {value_type} value has no field {fields}; property {label!r} takes {value_type}."
+WRONG_TYPE = "Property {label!r} takes a {expected} value, not {given}."
+NOT_A_NUMBER = "Enter a number, such as 250000 or 12.5."
+LOWER_ABOVE_BEST = "The lower bound ({lower}) is above the best value ({best})."
+BEST_ABOVE_UPPER = "The best value ({best}) is above the upper bound ({upper})."
+LOWER_ABOVE_UPPER = "The lower bound ({lower}) is above the upper bound ({upper})."
+NO_NUMBER = "Give a best value, or both a lower and an upper bound."
+NEGATIVE_COUNT = "A count cannot be negative."
+FRACTIONAL_COUNT = "A count must be a whole number."
+WRONG_UNIT = "Property {label!r} is measured in {expected!r}, not {given!r}."
+BAD_EDTF = "{value!r} is not a valid EDTF date (for example 1942-09 or 1942-05/1942-09)."
+OPEN_EDTF = "{value!r} has no fixed bounds; give a closed date or interval."
+PART_NEEDS_MONTH = "early, mid or late applies to a month; give the EDTF as YYYY-MM."
+BAD_PART = "{value!r} is not one of: early, mid, late."
+UNKNOWN_SUBJECT = "No subject with id {value}."
+UNKNOWN_SOURCE = "No source with id {value}."
+QUOTE_NOT_IN_TEXT = "The quote does not occur in the source's text."
+QUOTE_AMBIGUOUS = "The quote occurs {count} times in the source's text; give its start offset."
+OFFSETS_MISMATCH = "Characters {start}–{end} of the source's text are {found!r}, not the quote."
+OFFSETS_WITHOUT_TEXT = "The source's text is not held, so offsets cannot be checked; leave them out."
+BAD_OFFSET = "Offsets are whole numbers of characters, 0 or more."
+
+FIELDS_BY_TYPE = {
+    ValueType.QUANTITY: {"type", "original", "best", "lower", "upper", "approximate", "unit"},
+    ValueType.DATE: {"type", "original", "edtf", "part"},
+    ValueType.TEXT: {"type", "original", "text"},
+    ValueType.SUBJECT: {"type", "original", "subject_id"},
+}
+
+# DESIGN convention for parts of a month: early = days 1–10, mid = 11–20, late = 21 to the end.
+PARTS_OF_MONTH = {"early": (1, 10), "mid": (11, 20), "late": (21, None)}
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def normalise_value(errors: Errors, raw, prop: Property) -> dict:
+    if not isinstance(raw, dict) or not raw:
+        errors.add("value", REQUIRED)
+        return {}
+    value_type = ValueType(prop.value_type)
+    given_type = raw.get("type", value_type)
+    if given_type != value_type:
+        errors.add(
+            "value.type",
+            WRONG_TYPE.format(label=prop.label, expected=value_type, given=given_type),
+        )
+        return {}
+    foreign = sorted(set(raw) - FIELDS_BY_TYPE[value_type])
+    if foreign:
+        errors.add(
+            "value",
+            WRONG_FIELDS.format(value_type=value_type, fields=", ".join(foreign), label=prop.label),
+        )
+        return {}
+    original = errors.text("value.original", raw.get("original"), required=True)
+    normalise = {
+        ValueType.QUANTITY: _quantity,
+        ValueType.DATE: _date,
+        ValueType.TEXT: _text,
+        ValueType.SUBJECT: _subject,
+    }[value_type]
+    return {"type": str(value_type), "original": original, **normalise(errors, raw, prop)}
+
+
+def _decimal(errors: Errors, field: str, raw) -> Decimal | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        errors.add(field, NOT_A_NUMBER)
+        return None
+    try:
+        number = Decimal(str(raw).replace("_", ""))
+    except InvalidOperation:
+        errors.add(field, NOT_A_NUMBER)
+        return None
+    if not number.is_finite():
+        errors.add(field, NOT_A_NUMBER)
+        return None
+    return number
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return text
+
+
+def _quantity(errors: Errors, raw: dict, prop: Property) -> dict:
+    best = _decimal(errors, "value.best", raw.get("best"))
+    lower = _decimal(errors, "value.lower", raw.get("lower"))
+    upper = _decimal(errors, "value.upper", raw.get("upper"))
+    if any(field in errors for field in ("value.best", "value.lower", "value.upper")):
+        return {}
+    if best is None and (lower is None or upper is None):
+        errors.add("value.best", NO_NUMBER)
+        return {}
+    lower = best if lower is None else lower
+    upper = best if upper is None else upper
+    if best is not None and lower > best:
+        errors.add("value.lower", LOWER_ABOVE_BEST.format(lower=lower, best=best))
+    if best is not None and best > upper:
+        errors.add("value.upper", BEST_ABOVE_UPPER.format(best=best, upper=upper))
+    if best is None and lower > upper:
+        errors.add("value.lower", LOWER_ABOVE_UPPER.format(lower=lower, upper=upper))
+    if prop.count:
+        for field, number in (("value.best", best), ("value.lower", lower), ("value.upper", upper)):
+            if number is None:
+                continue
+            if number < 0:
+                errors.add(field, NEGATIVE_COUNT)
+            elif number != number.to_integral_value():
+                errors.add(field, FRACTIONAL_COUNT)
+    unit = raw.get("unit") or prop.unit
+    if unit != prop.unit:
+        errors.add("value.unit", WRONG_UNIT.format(label=prop.label, expected=prop.unit, given=unit))
+    approximate = raw.get("approximate", False)
+    if not isinstance(approximate, bool):
+        errors.add("value.approximate", "Expected true or false.")
+    return {
+        "best": None if best is None else _plain(best),
+        "lower": _plain(lower),
+        "upper": _plain(upper),
+        "approximate": approximate,
+        "unit": unit,
+    }
+
+
+def _date(errors: Errors, raw: dict, prop: Property) -> dict:
+    edtf_text = errors.text("value.edtf", raw.get("edtf"), required=True)
+    part = raw.get("part") or None
+    if "value.edtf" in errors:
+        return {}
+    try:
+        parsed = parse_edtf(edtf_text)
+        earliest = struct_time_to_date(parsed.lower_strict())
+        latest = struct_time_to_date(parsed.upper_strict())
+    except EDTFParseException:
+        errors.add("value.edtf", BAD_EDTF.format(value=edtf_text))
+        return {}
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        errors.add("value.edtf", OPEN_EDTF.format(value=edtf_text))
+        return {}
+    if part is not None:
+        if part not in PARTS_OF_MONTH:
+            errors.add("value.part", BAD_PART.format(value=part))
+            return {}
+        month = _MONTH.match(edtf_text)
+        if not month:
+            errors.add("value.part", PART_NEEDS_MONTH)
+            return {}
+        year, month_number = int(month.group(1)), int(month.group(2))
+        first_day, last_day = PARTS_OF_MONTH[part]
+        last_day = last_day or calendar.monthrange(year, month_number)[1]
+        earliest = date(year, month_number, first_day)
+        latest = date(year, month_number, last_day)
+    return {
+        "edtf": edtf_text,
+        "part": part,
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat(),
+    }
+
+
+def _text(errors: Errors, raw: dict, prop: Property) -> dict:
+    return {"text": errors.text("value.text", raw.get("text"), required=True)}
+
+
+def _subject(errors: Errors, raw: dict, prop: Property) -> dict:
+    subject_id = errors.uuid("value.subject_id", raw.get("subject_id"))
+    if subject_id is not None and not Subject.objects.filter(pk=subject_id).exists():
+        errors.add("value.subject_id", UNKNOWN_SUBJECT.format(value=subject_id))
+    return {"subject_id": str(subject_id) if subject_id else None}
+
+
+def _offset(errors: Errors, field: str, raw) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        errors.add(field, BAD_OFFSET)
+        return None
+    return raw
+
+
+def normalise_citation(errors: Errors, raw) -> dict:
+    """Check a citation; where the source's text is held, verify or compute the quote's offsets
+    (in Unicode code points, as Python indexes strings)."""
+    if not isinstance(raw, dict) or not raw:
+        errors.add("citation", REQUIRED)
+        return {}
+    source_id = errors.uuid("citation.source_id", raw.get("source_id"))
+    locator = errors.text("citation.locator", raw.get("locator"))
+    # A quote is exact: keep its spacing as given rather than stripping it.
+    quote = raw.get("quote") if isinstance(raw.get("quote"), str) else None
+    errors.text("citation.quote", quote, required=True)
+    start = _offset(errors, "citation.start", raw.get("start"))
+    end = _offset(errors, "citation.end", raw.get("end"))
+    source = None
+    if source_id is not None:
+        source = Source.objects.filter(pk=source_id).only("full_text").first()
+        if source is None:
+            errors.add("citation.source_id", UNKNOWN_SOURCE.format(value=source_id))
+    if source is None or "citation.quote" in errors or errors.messages.keys() & {
+        "citation.start",
+        "citation.end",
+    }:
+        return {}
+    start, end = locate_quote(errors, source.full_text, quote, start, end)
+    return {
+        "source_id": str(source_id),
+        "locator": locator,
+        "quote": quote,
+        "start": start,
+        "end": end,
+    }
+
+
+def locate_quote(
+    errors: Errors, text: str, quote: str, start: int | None, end: int | None
+) -> tuple[int | None, int | None]:
+    if not text:
+        if start is not None or end is not None:
+            errors.add("citation.start", OFFSETS_WITHOUT_TEXT)
+        return None, None
+    if start is None and end is None:
+        count = text.count(quote)
+        if count == 0:
+            errors.add("citation.quote", QUOTE_NOT_IN_TEXT)
+            return None, None
+        if count > 1:
+            errors.add("citation.start", QUOTE_AMBIGUOUS.format(count=count))
+            return None, None
+        start = text.index(quote)
+    if start is None:
+        start = end - len(quote)
+    if end is None:
+        end = start + len(quote)
+    found = text[start:end]
+    if found != quote:
+        if quote not in text:
+            errors.add("citation.quote", QUOTE_NOT_IN_TEXT)
+        else:
+            excerpt = found if len(found) <= 60 else found[:57] + "..."
+            errors.add(
+                "citation.start", OFFSETS_MISMATCH.format(start=start, end=end, found=excerpt)
+            )
+        return None, None
+    return start, end
