@@ -88,6 +88,9 @@ def _database_from_env() -> dict:
         # A file, not Django's shared in-memory database, so that tests with real threads
         # get real, separately locked connections.
         config["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    if os.environ.get("TEST_DATABASE_NAME"):
+        # Lets two test runs share one server or folder without dropping each other's database.
+        config["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
     return config
 
 

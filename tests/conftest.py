@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from records import append_only
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, password=None, is_staff=True, **extra
+    )
+
+
+@pytest.fixture
+def archivist(db):
+    return make_user("archivist")
+
+
+@pytest.fixture
+def other_archivist(db):
+    return make_user("archivist2")
+
+
+@pytest.fixture
+def _append_only_restored(django_db_setup, django_db_blocker):
+    """Set up before ``transactional_db``, so torn down after its flush: puts the append-only
+    triggers back once the flush has emptied the log."""
+    yield
+    with django_db_blocker.unblock():
+        append_only.install(connection)
+
+
+@pytest.fixture
+def committed_db(_append_only_restored, transactional_db):
+    """Real, committed transactions, for tests that use several threads (each thread has its own
+    connection and would not see an uncommitted test transaction).
+
+    Afterwards Django's flush empties the database. Removing events needs the append-only
+    triggers lifted: only this clean-up does that, and ``_append_only_restored`` puts them back."""
+    yield
+    append_only.uninstall(connection)
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
