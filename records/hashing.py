@@ -78,7 +78,9 @@ def verify_chain(rows: Iterable, on_row: Callable[[], None] | None = None) -> Ch
         if row.position <= previous_position:
             return ChainReport(checked, row.position, "position out of order")
         if row.previous_hash != previous_hash:
-            return ChainReport(checked, row.position, "previous_hash does not match the event before")
+            return ChainReport(
+                checked, row.position, "previous_hash does not match the event before"
+            )
         if hash_of_row(row, previous_hash) != row.hash:
             return ChainReport(checked, row.position, "hash does not match the event's contents")
         previous_hash, previous_position = row.hash, row.position

@@ -45,7 +45,9 @@ UNKNOWN_SOURCE = "No source with id {value}."
 QUOTE_NOT_IN_TEXT = "The quote does not occur in the source's text."
 QUOTE_AMBIGUOUS = "The quote occurs {count} times in the source's text; give its start offset."
 OFFSETS_MISMATCH = "Characters {start}–{end} of the source's text are {found!r}, not the quote."
-OFFSETS_WITHOUT_TEXT = "The source's text is not held, so offsets cannot be checked; leave them out."
+OFFSETS_WITHOUT_TEXT = (
+    "The source's text is not held, so offsets cannot be checked; leave them out."
+)
 BAD_OFFSET = "Offsets are whole numbers of characters, 0 or more."
 
 FIELDS_BY_TYPE = {
@@ -138,7 +140,9 @@ def _quantity(errors: Errors, raw: dict, prop: Property) -> dict:
                 errors.add(field, FRACTIONAL_COUNT)
     unit = raw.get("unit") or prop.unit
     if unit != prop.unit:
-        errors.add("value.unit", WRONG_UNIT.format(label=prop.label, expected=prop.unit, given=unit))
+        errors.add(
+            "value.unit", WRONG_UNIT.format(label=prop.label, expected=prop.unit, given=unit)
+        )
     approximate = raw.get("approximate", False)
     if not isinstance(approximate, bool):
         errors.add("value.approximate", "Expected true or false.")
@@ -225,10 +229,15 @@ def normalise_citation(errors: Errors, raw) -> dict:
         source = Source.objects.filter(pk=source_id).only("full_text").first()
         if source is None:
             errors.add("citation.source_id", UNKNOWN_SOURCE.format(value=source_id))
-    if source is None or "citation.quote" in errors or errors.messages.keys() & {
-        "citation.start",
-        "citation.end",
-    }:
+    if (
+        source is None
+        or "citation.quote" in errors
+        or errors.messages.keys()
+        & {
+            "citation.start",
+            "citation.end",
+        }
+    ):
         return {}
     start, end = locate_quote(errors, source.full_text, quote, start, end)
     return {

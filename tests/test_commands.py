@@ -98,7 +98,9 @@ def test_a_revision_against_a_stale_version_is_refused_and_stores_nothing(archiv
         "reason": "fix",
         "actor": archivist,
     }
-    commands.revise_claim(expected_version=1, value={"original": "250000", "best": 250000}, **common)
+    commands.revise_claim(
+        expected_version=1, value={"original": "250000", "best": 250000}, **common
+    )
     count = StoredEvent.objects.count()
     with pytest.raises(ConcurrencyError):
         commands.revise_claim(

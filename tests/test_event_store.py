@@ -188,13 +188,18 @@ def one_event(archivist):
 
 
 def _refused(sql: str) -> None:
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
 
 
 def test_update_of_an_event_is_rejected_by_the_database(one_event):
-    _refused(f"UPDATE records_event SET event_type = 'Forged' WHERE position = {one_event.position}")
+    _refused(
+        f"UPDATE records_event SET event_type = 'Forged' WHERE position = {one_event.position}"
+    )
     with pytest.raises(DatabaseError), transaction.atomic():
         StoredEvent.objects.filter(pk=one_event.pk).update(data={"forged": True})
     one_event.refresh_from_db()
@@ -244,8 +249,8 @@ def test_an_intact_chain_verifies(five_events):
 def test_a_tampered_event_is_found_at_its_position(five_events):
     target = five_events[2]
     _tamper(
-        "UPDATE records_event SET data = '{\"note_id\": \"x\", \"text\": \"forged\", "
-        f"\"language\": \"en\"}}' WHERE position = {target.position}"
+        'UPDATE records_event SET data = \'{"note_id": "x", "text": "forged", '
+        f'"language": "en"}}\' WHERE position = {target.position}'
     )
     report = verify_chain(iter_log())
     assert report.first_bad_position == target.position

@@ -85,7 +85,9 @@ def test_faktor_and_the_raid_date(seeded):
 
 
 def test_commanders_pathogens_and_names_in_four_scripts(seeded):
-    commanders = {c.subject_value.label for c in claims_for("zhejiang-jiangxi-campaign", "commander")}
+    commanders = {
+        c.subject_value.label for c in claims_for("zhejiang-jiangxi-campaign", "commander")
+    }
     assert commanders == {"Shunroku Hata", "Gu Zhutong"}
     pathogens = {
         c.subject_value.label for c in claims_for("zhejiang-jiangxi-campaign", "pathogen-spread")

@@ -30,7 +30,8 @@ class StoredEvent(models.Model):
         indexes = [models.Index(fields=["stream_type", "position"], name="event_type_position")]
 
     def __str__(self) -> str:
-        return f"#{self.position} {self.event_type} {self.stream_type}/{self.stream_id} v{self.version}"
+        stream = f"{self.stream_type}/{self.stream_id}"
+        return f"#{self.position} {self.event_type} {stream} v{self.version}"
 
     def domain_event(self) -> DomainEvent:
         return load_event(self.event_type, self.schema_version, self.data)
