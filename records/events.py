@@ -143,6 +143,7 @@ class PropertyDefined(DomainEvent):
     value_type: str
     unit: str
     count: bool
+    multivalued: bool
 
 
 # --- claims ------------------------------------------------------------------------------------
@@ -176,3 +177,84 @@ class ClaimRevised(DomainEvent):
     citation: dict
     attributed_to: str
     note: str
+
+
+# --- review workflow -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewEvent(DomainEvent):
+    """An event of the review workflow, on the stream of the record it concerns."""
+
+    stream_field: ClassVar[str] = "record_id"
+
+    record_type: str  # source, subject or claim
+    record_id: str
+    revision: int  # the exact revision the event concerns
+
+    @property
+    def stream_type(self) -> str:  # type: ignore[override]
+        return self.record_type
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SubmittedForReview(ReviewEvent):
+    pass
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class SubmissionWithdrawn(ReviewEvent):
+    pass
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class RevisionApproved(ReviewEvent):
+    comment: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class ChangesRequested(ReviewEvent):
+    comment: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class RevisionRejected(ReviewEvent):
+    comment: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class CommentAdded(ReviewEvent):
+    """A review comment: seen by archivists and reviewers, never by the public."""
+
+    text: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class ClaimRetracted(DomainEvent):
+    """A published claim withdrawn from the record; the public sees it as retracted."""
+
+    stream_type: ClassVar[str] = "claim"
+    stream_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    reason: str
+
+
+@event_type
+@dataclasses.dataclass(frozen=True)
+class ClaimRanked(DomainEvent):
+    """A reviewer's rank for a published claim: preferred, normal or deprecated."""
+
+    stream_type: ClassVar[str] = "claim"
+    stream_field: ClassVar[str] = "claim_id"
+
+    claim_id: str
+    rank: str
+    reason: str

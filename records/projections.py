@@ -7,7 +7,6 @@ So a replay of the log rebuilds history rows equal to the live ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import singledispatchmethod
@@ -15,11 +14,34 @@ from functools import singledispatchmethod
 from django.contrib.auth import get_user_model
 
 from records import events as ev
-from records.models import Claim, Fact, Property, Source, StoredEvent, Subject
-from records.models.projections import fact_id_for
+from records.models import (
+    Claim,
+    Fact,
+    Property,
+    PublishedClaim,
+    PublishedSource,
+    PublishedSubject,
+    ReviewComment,
+    Source,
+    StoredEvent,
+    Subject,
+)
+from records.models.projections import PublicStatus, Status, fact_id_for
 
-# Dependency order: a later model refers to earlier ones.
-PROJECTION_MODELS = [Source, Subject, Property, Fact, Claim]
+# Dependency order: a later model may refer to earlier ones.
+PROJECTION_MODELS = [
+    Source,
+    PublishedSource,
+    Subject,
+    PublishedSubject,
+    Property,
+    Fact,
+    Claim,
+    PublishedClaim,
+    ReviewComment,
+]
+WORKING_MODELS = {"source": Source, "subject": Subject, "claim": Claim}
+PUBLISHED_MODELS = {"source": PublishedSource, "subject": PublishedSubject, "claim": PublishedClaim}
 
 
 class Projector:
@@ -30,22 +52,16 @@ class Projector:
         """Project one stored event; returns the read model it changed."""
         return self.handle(stored.domain_event(), stored)
 
-    def apply_all(self, stored_events: Iterable[StoredEvent], on_event: Callable | None = None):
-        for stored in stored_events:
-            self.apply(stored)
-            if on_event is not None:
-                on_event()
-
     def _actor(self, stored: StoredEvent):
         actor_id = stored.actor_id
         if actor_id not in self._users:
             self._users[actor_id] = get_user_model().objects.filter(pk=actor_id).first()
         return self._users[actor_id]
 
-    def _save(self, record, stored: StoredEvent, *, registers: bool = False):
+    def _save(self, record, stored: StoredEvent, *, registers: bool = False, reason=None):
         """Stamp a read model (and the history row its save creates) from the event, and save."""
         actor = self._actor(stored)
-        if hasattr(record, "version"):
+        if hasattr(record, "last_position"):
             record.version = stored.version
             record.last_position = stored.position
             record.updated_at = stored.recorded_at
@@ -53,12 +69,27 @@ class Projector:
             record.registered_at = stored.recorded_at
             if hasattr(record, "registered_by"):
                 record.registered_by = actor
+        reason = stored.reason if reason is None else reason
         record._history_user = actor
         record._history_date = stored.recorded_at
-        reason = stored.reason
         record._change_reason = f"{stored.event_type}: {reason}" if reason else stored.event_type
         record.save()
         return record
+
+    def _new_revision(self, record, stored: StoredEvent, *, registers: bool):
+        """A content event: a new draft revision, written by the actor."""
+        record.revision = 1 if registers else record.revision + 1
+        record.status = Status.DRAFT
+        authors = set(record.revision_authors or [])
+        authors.add(stored.actor_id)
+        record.revision_authors = sorted(authors)
+        self._status_changed(record, stored, stored.reason)
+        return self._save(record, stored, registers=registers)
+
+    def _status_changed(self, record, stored: StoredEvent, why: str) -> None:
+        record.status_reason = why
+        record.status_changed_at = stored.recorded_at
+        record.status_changed_by = self._actor(stored)
 
     @singledispatchmethod
     def handle(self, event, stored):
@@ -68,31 +99,22 @@ class Projector:
 
     @staticmethod
     def _fill_source(source: Source, event) -> None:
-        for field in (
-            "title",
-            "author",
-            "publisher",
-            "published",
-            "url",
-            "archive_reference",
-            "licence",
-            "attribution",
-            "full_text",
-        ):
-            setattr(source, field, getattr(event, field))
+        for field in Source.CONTENT_FIELDS:
+            if field != "accessed":
+                setattr(source, field, getattr(event, field))
         source.accessed = date.fromisoformat(event.accessed) if event.accessed else None
 
     @handle.register
     def _(self, event: ev.SourceRegistered, stored):
         source = Source(id=event.source_id)
         self._fill_source(source, event)
-        return self._save(source, stored, registers=True)
+        return self._new_revision(source, stored, registers=True)
 
     @handle.register
     def _(self, event: ev.SourceRevised, stored):
         source = Source.objects.get(pk=event.source_id)
         self._fill_source(source, event)
-        return self._save(source, stored)
+        return self._new_revision(source, stored, registers=False)
 
     # --- subjects ------------------------------------------------------------------------------
 
@@ -109,13 +131,13 @@ class Projector:
     def _(self, event: ev.SubjectRegistered, stored):
         subject = Subject(id=event.subject_id)
         self._fill_subject(subject, event)
-        return self._save(subject, stored, registers=True)
+        return self._new_revision(subject, stored, registers=True)
 
     @handle.register
     def _(self, event: ev.SubjectRevised, stored):
         subject = Subject.objects.get(pk=event.subject_id)
         self._fill_subject(subject, event)
-        return self._save(subject, stored)
+        return self._new_revision(subject, stored, registers=False)
 
     # --- properties ----------------------------------------------------------------------------
 
@@ -128,6 +150,7 @@ class Projector:
             value_type=event.value_type,
             unit=event.unit,
             count=event.count,
+            multivalued=event.multivalued,
         )
         return self._save(prop, stored, registers=True)
 
@@ -174,13 +197,100 @@ class Projector:
             property_id=event.property_id,
         )
         self._fill_claim(claim, event)
-        return self._save(claim, stored, registers=True)
+        return self._new_revision(claim, stored, registers=True)
 
     @handle.register
     def _(self, event: ev.ClaimRevised, stored):
         claim = Claim.objects.get(pk=event.claim_id)
         self._fill_claim(claim, event)
-        return self._save(claim, stored)
+        return self._new_revision(claim, stored, registers=False)
+
+    # --- review --------------------------------------------------------------------------------
+
+    def _review_step(self, event: ev.ReviewEvent, stored, status: str, why: str = "", record=None):
+        if record is None:
+            record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+        record.status = status
+        self._status_changed(record, stored, why)
+        # Review comments never reach history rows: history is shown beyond the review team.
+        return self._save(record, stored, reason="")
+
+    def _comment(self, event: ev.ReviewEvent, stored, kind: str, text: str) -> None:
+        ReviewComment.objects.create(
+            position=stored.position,
+            record_type=event.record_type,
+            record_id=event.record_id,
+            revision=event.revision,
+            kind=kind,
+            text=text,
+            author=self._actor(stored),
+            created_at=stored.recorded_at,
+        )
+
+    @handle.register
+    def _(self, event: ev.SubmittedForReview, stored):
+        return self._review_step(event, stored, Status.IN_REVIEW)
+
+    @handle.register
+    def _(self, event: ev.SubmissionWithdrawn, stored):
+        return self._review_step(event, stored, Status.DRAFT, "withdrawn from review")
+
+    @handle.register
+    def _(self, event: ev.ChangesRequested, stored):
+        self._comment(event, stored, "changes_requested", event.comment)
+        return self._review_step(event, stored, Status.CHANGES_REQUESTED, event.comment)
+
+    @handle.register
+    def _(self, event: ev.RevisionRejected, stored):
+        self._comment(event, stored, "rejected", event.comment)
+        return self._review_step(event, stored, Status.REJECTED, event.comment)
+
+    @handle.register
+    def _(self, event: ev.CommentAdded, stored):
+        self._comment(event, stored, "comment", event.text)
+        return None
+
+    @handle.register
+    def _(self, event: ev.RevisionApproved, stored):
+        self._comment(event, stored, "approved", event.comment)
+        record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+        record.published_revision = event.revision
+        record.revision_authors = []
+        self._review_step(event, stored, Status.PUBLISHED, event.comment, record=record)
+        published_model = PUBLISHED_MODELS[event.record_type]
+        published = published_model.objects.filter(pk=record.pk).first() or published_model(
+            id=record.pk
+        )
+        for field in record.CONTENT_FIELDS:
+            setattr(published, field, getattr(record, field))
+        published.revision = event.revision
+        published.published_at = stored.recorded_at
+        published.published_position = stored.position
+        self._save(published, stored, reason="")
+        return record
+
+    # --- published claims ----------------------------------------------------------------------
+
+    @handle.register
+    def _(self, event: ev.ClaimRetracted, stored):
+        claim = Claim.objects.get(pk=event.claim_id)
+        claim.status = Status.RETRACTED
+        self._status_changed(claim, stored, event.reason)
+        self._save(claim, stored)
+        published = PublishedClaim.objects.get(pk=event.claim_id)
+        published.status = PublicStatus.RETRACTED
+        published.retracted_at = stored.recorded_at
+        published.retraction_reason = event.reason
+        self._save(published, stored)
+        return claim
+
+    @handle.register
+    def _(self, event: ev.ClaimRanked, stored):
+        for model in (Claim, PublishedClaim):
+            record = model.objects.get(pk=event.claim_id)
+            record.rank, record.rank_reason = event.rank, event.reason
+            self._save(record, stored)
+        return Claim.objects.get(pk=event.claim_id)
 
 
 def _number(text: str | None) -> Decimal | None:

@@ -17,7 +17,8 @@ def _tables():
     """Each read model and its history model, in dependency order."""
     for model in PROJECTION_MODELS:
         yield model
-        yield model.history.model
+        if hasattr(model, "history"):
+            yield model.history.model
 
 
 def clear_projections() -> None:

@@ -1,4 +1,5 @@
-"""Load the seed document and what it says (seeds/) through the commands.
+"""Load the seed document and what it says (seeds/) through the commands and the review
+workflow: an archivist registers and submits every record, and a reviewer approves it.
 
 Record ids and event ids are derived from the stable keys in the seed file, so a second load is
 a retry of the same commands: the event store acknowledges it and appends nothing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import tomllib
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -26,8 +28,27 @@ def seed_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(SEED_NAMESPACE, f"{kind}:{key}")
 
 
-def _event_id(kind: str, key: str) -> uuid.UUID:
-    return uuid.uuid5(SEED_NAMESPACE, f"event:{kind}:{key}:registered")
+def _event_id(kind: str, key: str, step: str = "registered") -> uuid.UUID:
+    return uuid.uuid5(SEED_NAMESPACE, f"event:{kind}:{key}:{step}")
+
+
+def _publish(kind: str, key: str, *, archivist, reviewer) -> None:
+    """Submit revision 1 as the archivist and approve it as the reviewer."""
+    record_id = seed_id(kind, key)
+    commands.submit_for_review(
+        record_type=kind,
+        record_id=record_id,
+        actor=archivist,
+        event_id=_event_id(kind, key, "submitted"),
+    )
+    commands.approve_revision(
+        record_type=kind,
+        record_id=record_id,
+        revision=1,
+        comment="Checked against the seed document.",
+        actor=reviewer,
+        event_id=_event_id(kind, key, "approved"),
+    )
 
 
 @dataclass(frozen=True)
@@ -39,8 +60,11 @@ class SeedReport:
     events_appended: int
 
 
-def load_seeds(*, actor, path: Path = SEED_FILE) -> SeedReport:
-    """Register the seed source, subjects, properties and claims as ``actor``."""
+def load_seeds(*, archivist, reviewer, path: Path = SEED_FILE) -> SeedReport:
+    """Register the seed source, subjects, properties and claims as ``archivist``, and publish
+    them through review by ``reviewer``."""
+    actor = archivist
+    publish = partial(_publish, archivist=archivist, reviewer=reviewer)
     seed = tomllib.loads(path.read_text(encoding="utf-8"))
     before = StoredEvent.objects.count()
     with transaction.atomic():
@@ -59,6 +83,7 @@ def load_seeds(*, actor, path: Path = SEED_FILE) -> SeedReport:
             source_id=source_id,
             event_id=_event_id("source", source["key"]),
         )
+        publish("source", source["key"])
         for subject in seed["subjects"]:
             commands.register_subject(
                 kind=subject["kind"],
@@ -67,6 +92,7 @@ def load_seeds(*, actor, path: Path = SEED_FILE) -> SeedReport:
                 subject_id=seed_id("subject", subject["key"]),
                 event_id=_event_id("subject", subject["key"]),
             )
+            publish("subject", subject["key"])
         for prop in seed["properties"]:
             commands.define_property(
                 key=prop["key"],
@@ -74,6 +100,7 @@ def load_seeds(*, actor, path: Path = SEED_FILE) -> SeedReport:
                 value_type=prop["value_type"],
                 unit=prop.get("unit", ""),
                 count=prop.get("count", False),
+                multivalued=prop.get("multivalued", False),
                 actor=actor,
                 property_id=seed_id("property", prop["key"]),
                 event_id=_event_id("property", prop["key"]),
@@ -97,6 +124,7 @@ def load_seeds(*, actor, path: Path = SEED_FILE) -> SeedReport:
                 claim_id=seed_id("claim", claim["key"]),
                 event_id=_event_id("claim", claim["key"]),
             )
+            publish("claim", claim["key"])
     return SeedReport(
         sources=1,
         subjects=len(seed["subjects"]),

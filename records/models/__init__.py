@@ -1,4 +1,25 @@
 from records.models.event_log import StoredEvent
-from records.models.projections import Claim, Fact, Property, Source, Subject
+from records.models.projections import (
+    Claim,
+    Fact,
+    Property,
+    PublishedClaim,
+    PublishedSource,
+    PublishedSubject,
+    ReviewComment,
+    Source,
+    Subject,
+)
 
-__all__ = ["Claim", "Fact", "Property", "Source", "StoredEvent", "Subject"]
+__all__ = [
+    "Claim",
+    "Fact",
+    "Property",
+    "PublishedClaim",
+    "PublishedSource",
+    "PublishedSubject",
+    "ReviewComment",
+    "Source",
+    "StoredEvent",
+    "Subject",
+]

@@ -1,0 +1,184 @@
+"""The public gate: the one place that answers "what is published".
+
+Every public read (API, pages, exports, change feed) goes through these functions. They read
+only the published faces of records (``Published*``) and the property vocabulary, so drafts,
+pending revisions, rejected records, review comments and account details cannot come out.
+
+``as_of`` is a log position (an int, or a string of digits) or a time (a datetime, or an ISO 8601
+string); the answer is what was published then. A position stands for the time its event was
+recorded; events appended together share that time and are seen together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from records.models import (
+    Fact,
+    Property,
+    PublishedClaim,
+    PublishedSource,
+    PublishedSubject,
+    StoredEvent,
+)
+from records.models.projections import PublicStatus, Rank, ValueType
+
+AsOf = int | str | datetime | None
+BAD_AS_OF = "as_of must be a log position (a whole number) or an ISO 8601 time, not {value!r}."
+BEFORE_EVERYTHING = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class BadAsOf(ValueError):
+    pass
+
+
+def resolve_as_of(as_of: AsOf) -> datetime | None:
+    """The time a public read should be answered for; None means now."""
+    if as_of is None or as_of == "":
+        return None
+    if isinstance(as_of, datetime):
+        return as_of if timezone.is_aware(as_of) else timezone.make_aware(as_of)
+    if isinstance(as_of, int) or (isinstance(as_of, str) and as_of.isdigit()):
+        recorded = (
+            StoredEvent.objects.filter(position__lte=int(as_of))
+            .order_by("-position")
+            .values_list("recorded_at", flat=True)
+            .first()
+        )
+        return recorded or BEFORE_EVERYTHING
+    if isinstance(as_of, str):
+        try:
+            parsed = parse_datetime(as_of)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            try:
+                parsed = datetime.combine(date.fromisoformat(as_of), datetime.max.time())
+            except ValueError:
+                parsed = None
+        if parsed is not None:
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    raise BadAsOf(BAD_AS_OF.format(value=as_of))
+
+
+def _published(model, as_of: AsOf) -> QuerySet:
+    when = resolve_as_of(as_of)
+    if when is None:
+        return model.objects.all()
+    return model.history.as_of(when)
+
+
+def published_sources(*, as_of: AsOf = None) -> QuerySet:
+    return _published(PublishedSource, as_of)
+
+
+def published_subjects(*, as_of: AsOf = None) -> QuerySet:
+    return _published(PublishedSubject, as_of)
+
+
+def published_properties(*, as_of: AsOf = None) -> QuerySet:
+    """Properties are vocabulary: public once defined."""
+    return _published(Property, as_of)
+
+
+def published_claims(*, as_of: AsOf = None) -> QuerySet:
+    """Published claims, retracted ones included (status "retracted", with reason and date)."""
+    return _published(PublishedClaim, as_of)
+
+
+def published_facts(*, as_of: AsOf = None) -> QuerySet:
+    """Facts that have at least one published claim."""
+    fact_ids = list(published_claims(as_of=as_of).values_list("fact_id", flat=True))
+    return Fact.objects.filter(pk__in=fact_ids).select_related("subject", "property")
+
+
+def claims_for_fact(fact_id: UUID, *, as_of: AsOf = None) -> list:
+    return list(published_claims(as_of=as_of).filter(fact_id=fact_id))
+
+
+@dataclass(frozen=True)
+class FactSummary:
+    claims: int
+    sources: int
+    lowest: Decimal | date | None
+    highest: Decimal | date | None
+    preferred_claim_id: UUID | None
+    disputed: bool
+
+
+def summarise(claims: list, prop: Property) -> FactSummary:
+    """The fact summary from DESIGN, over published claims. Retracted claims do not count.
+    Deprecated claims count, but do not make a fact disputed: a reviewer deprecated them."""
+    standing = [claim for claim in claims if claim.status != PublicStatus.RETRACTED]
+    lowest = highest = None
+    if prop.value_type == ValueType.QUANTITY:
+        lowers = [c.quantity_lower for c in standing if c.quantity_lower is not None]
+        uppers = [c.quantity_upper for c in standing if c.quantity_upper is not None]
+    elif prop.value_type == ValueType.DATE:
+        lowers = [c.date_earliest for c in standing if c.date_earliest is not None]
+        uppers = [c.date_latest for c in standing if c.date_latest is not None]
+    else:
+        lowers = uppers = []
+    if lowers:
+        lowest, highest = min(lowers), max(uppers)
+    preferred = next((c.pk for c in standing if c.rank == Rank.PREFERRED), None)
+    return FactSummary(
+        claims=len(standing),
+        sources=len({claim.source_id for claim in standing}),
+        lowest=lowest,
+        highest=highest,
+        preferred_claim_id=preferred,
+        disputed=_disputed([c for c in standing if c.rank != Rank.DEPRECATED], prop),
+    )
+
+
+def _disputed(claims: list, prop: Property) -> bool:
+    if len(claims) < 2:
+        return False
+    if prop.value_type == ValueType.QUANTITY:
+        # Intervals on a line all overlap exactly when the greatest lower bound is not above
+        # the least upper bound.
+        return max(c.quantity_lower for c in claims) > min(c.quantity_upper for c in claims)
+    if prop.value_type == ValueType.DATE:
+        return max(c.date_earliest for c in claims) > min(c.date_latest for c in claims)
+    if prop.multivalued:
+        return False  # several values are all true at once
+    if prop.value_type == ValueType.TEXT:
+        return len({c.text_value for c in claims}) > 1
+    return len({c.subject_value_id for c in claims}) > 1
+
+
+def fact_summary(fact_id: UUID, *, as_of: AsOf = None) -> FactSummary:
+    fact = Fact.objects.select_related("property").get(pk=fact_id)
+    return summarise(claims_for_fact(fact_id, as_of=as_of), fact.property)
+
+
+@dataclass(frozen=True)
+class PublishedRevision:
+    """One state of a record's public face: a published revision, a rank change or a
+    retraction. Carries no account details."""
+
+    recorded_at: datetime
+    change: str  # e.g. "RevisionApproved", "ClaimRanked: reason"
+    record: object
+
+
+PUBLISHED_MODELS = {"source": PublishedSource, "subject": PublishedSubject, "claim": PublishedClaim}
+
+
+def published_history(record_type: str, record_id: UUID) -> list[PublishedRevision]:
+    """Every public state of one record, oldest first."""
+    rows = PUBLISHED_MODELS[record_type].history.filter(id=record_id).order_by("history_date")
+    return [
+        PublishedRevision(
+            recorded_at=row.history_date, change=row.history_change_reason, record=row.instance
+        )
+        for row in rows
+    ]
