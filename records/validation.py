@@ -43,6 +43,9 @@ NOT_A_UUID = "Not a valid id: {value!r}."
 NOT_A_CHOICE = "{value!r} is not one of: {choices}."
 NOTHING_CHANGED = "This revision changes nothing."
 ACTOR_REQUIRED = "An active user account is required."
+EXPECTED_TEXT = "Expected text."
+EXPECTED_BOOLEAN = "Expected true or false."
+NUL_CHARACTER = "Text cannot contain the NUL character (U+0000)."
 
 
 class Errors:
@@ -61,15 +64,23 @@ class Errors:
         if self.messages:
             raise ValidationError(self.messages)
 
-    def text(self, field: str, value, *, limit_key: str | None = None, required=False) -> str:
-        """A string field: required or not, within its size limit. Returns it stripped."""
+    def text(
+        self, field: str, value, *, limit_key: str | None = None, required=False, strip=True
+    ) -> str:
+        """A string field: required or not, within its size limit. Returns it stripped, unless
+        ``strip`` is false (quotes and full texts are kept exactly: offsets count into them)."""
         if value is None:
             value = ""
         if not isinstance(value, str):
-            self.add(field, "Expected text.")
+            self.add(field, EXPECTED_TEXT)
             return ""
-        value = value.strip()
-        if required and not value:
+        if "\x00" in value:
+            # PostgreSQL cannot store it in text; refuse it on every backend alike.
+            self.add(field, NUL_CHARACTER)
+            return ""
+        if strip:
+            value = value.strip()
+        if required and not value.strip():
             self.add(field, REQUIRED)
         limit = LIMITS[limit_key or field.rsplit(".", 1)[-1]]
         if len(value) > limit:

@@ -24,7 +24,7 @@ from edtf import EDTFParseException, parse_edtf, struct_time_to_date
 
 from records.models import Property, Source, Subject
 from records.models.projections import ValueType
-from records.validation import REQUIRED, Errors
+from records.validation import EXPECTED_BOOLEAN, REQUIRED, Errors
 
 WRONG_FIELDS = "A {value_type} value has no field {fields}; property {label!r} takes {value_type}."
 WRONG_TYPE = "Property {label!r} takes a {expected} value, not {given}."
@@ -109,8 +109,7 @@ def _decimal(errors: Errors, field: str, raw) -> Decimal | None:
 
 
 def _plain(number: Decimal) -> str:
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def _quantity(errors: Errors, raw: dict, prop: Property) -> dict:
@@ -122,18 +121,25 @@ def _quantity(errors: Errors, raw: dict, prop: Property) -> dict:
     if best is None and (lower is None or upper is None):
         errors.add("value.best", NO_NUMBER)
         return {}
+    given = [
+        field
+        for field, number in (("value.best", best), ("value.lower", lower), ("value.upper", upper))
+        if number is not None
+    ]
     lower = best if lower is None else lower
     upper = best if upper is None else upper
     if best is not None and lower > best:
-        errors.add("value.lower", LOWER_ABOVE_BEST.format(lower=lower, best=best))
+        errors.add("value.lower", LOWER_ABOVE_BEST.format(lower=_plain(lower), best=_plain(best)))
     if best is not None and best > upper:
-        errors.add("value.upper", BEST_ABOVE_UPPER.format(best=best, upper=upper))
+        errors.add("value.upper", BEST_ABOVE_UPPER.format(best=_plain(best), upper=_plain(upper)))
     if best is None and lower > upper:
-        errors.add("value.lower", LOWER_ABOVE_UPPER.format(lower=lower, upper=upper))
+        errors.add(
+            "value.lower", LOWER_ABOVE_UPPER.format(lower=_plain(lower), upper=_plain(upper))
+        )
     if prop.count:
-        for field, number in (("value.best", best), ("value.lower", lower), ("value.upper", upper)):
-            if number is None:
-                continue
+        # Only the numbers the archivist gave: a defaulted bound repeats the best value's error.
+        for field in given:
+            number = {"value.best": best, "value.lower": lower, "value.upper": upper}[field]
             if number < 0:
                 errors.add(field, NEGATIVE_COUNT)
             elif number != number.to_integral_value():
@@ -145,7 +151,7 @@ def _quantity(errors: Errors, raw: dict, prop: Property) -> dict:
         )
     approximate = raw.get("approximate", False)
     if not isinstance(approximate, bool):
-        errors.add("value.approximate", "Expected true or false.")
+        errors.add("value.approximate", EXPECTED_BOOLEAN)
     return {
         "best": None if best is None else _plain(best),
         "lower": _plain(lower),
@@ -171,11 +177,12 @@ def _date(errors: Errors, raw: dict, prop: Property) -> dict:
         errors.add("value.edtf", OPEN_EDTF.format(value=edtf_text))
         return {}
     if part is not None:
-        if part not in PARTS_OF_MONTH:
+        if not isinstance(part, str) or part not in PARTS_OF_MONTH:
             errors.add("value.part", BAD_PART.format(value=part))
             return {}
         month = _MONTH.match(edtf_text)
-        if not month:
+        # EDTF writes seasons as YYYY-21..41, which look like months: only 01–12 are.
+        if not month or not 1 <= int(month.group(2)) <= 12:
             errors.add("value.part", PART_NEEDS_MONTH)
             return {}
         year, month_number = int(month.group(1)), int(month.group(2))
@@ -220,8 +227,7 @@ def normalise_citation(errors: Errors, raw) -> dict:
     source_id = errors.uuid("citation.source_id", raw.get("source_id"))
     locator = errors.text("citation.locator", raw.get("locator"))
     # A quote is exact: keep its spacing as given rather than stripping it.
-    quote = raw.get("quote") if isinstance(raw.get("quote"), str) else None
-    errors.text("citation.quote", quote, required=True)
+    quote = errors.text("citation.quote", raw.get("quote"), required=True, strip=False)
     start = _offset(errors, "citation.start", raw.get("start"))
     end = _offset(errors, "citation.end", raw.get("end"))
     source = None
@@ -254,7 +260,9 @@ def locate_quote(
 ) -> tuple[int | None, int | None]:
     if not text:
         if start is not None or end is not None:
-            errors.add("citation.start", OFFSETS_WITHOUT_TEXT)
+            errors.add(
+                "citation.start" if start is not None else "citation.end", OFFSETS_WITHOUT_TEXT
+            )
         return None, None
     if start is None and end is None:
         count = text.count(quote)
@@ -267,6 +275,9 @@ def locate_quote(
         start = text.index(quote)
     if start is None:
         start = end - len(quote)
+        if start < 0:
+            errors.add("citation.end", BAD_OFFSET)
+            return None, None
     if end is None:
         end = start + len(quote)
     found = text[start:end]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.db import transaction
@@ -17,6 +18,8 @@ from records.validation import Errors
 DUPLICATE_KEY = "A property with key {key!r} already exists."
 UNIT_FOR_QUANTITY_ONLY = "Only quantity properties have a unit."
 COUNT_FOR_QUANTITY_ONLY = "Only quantity properties can be counts."
+NOT_A_SLUG = "Use lowercase letters, digits and hyphens, such as civilian-deaths."
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def define_property(
@@ -39,6 +42,8 @@ def define_property(
     with transaction.atomic():
         errors = Errors()
         key = errors.text("key", key, required=True)
+        if key and not SLUG.fullmatch(key):
+            errors.add("key", NOT_A_SLUG)
         label = errors.text("label", label, required=True)
         value_type = errors.choice("value_type", value_type, ValueType.values)
         unit = errors.text("unit", unit)
