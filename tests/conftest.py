@@ -1,24 +1,40 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 
 from records import append_only
+from records.workflow import ARCHIVIST, REVIEWER
 
 
-def make_user(username: str, **extra):
-    return get_user_model().objects.create_user(
+def make_user(username: str, role: str | None = None, **extra):
+    """An account with one role (a group made by the roles migration), or none."""
+    user = get_user_model().objects.create_user(
         username=username, password=None, is_staff=True, **extra
     )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 @pytest.fixture
 def archivist(db):
-    return make_user("archivist")
+    return make_user("archivist", ARCHIVIST)
 
 
 @pytest.fixture
 def other_archivist(db):
-    return make_user("archivist2")
+    return make_user("archivist2", ARCHIVIST)
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("reviewer", REVIEWER)
+
+
+@pytest.fixture
+def other_reviewer(db):
+    return make_user("reviewer2", REVIEWER)
 
 
 @pytest.fixture

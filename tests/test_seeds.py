@@ -5,13 +5,14 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from records.models import Claim, Fact, Source, StoredEvent, Subject
+from records.models import Claim, Fact, PublishedClaim, Source, StoredEvent, Subject
+from records.models.projections import Status
 from records.seeding import SEEDS_DIR, load_seeds, seed_id
 
 
 @pytest.fixture
-def seeded(archivist):
-    load_seeds(actor=archivist)
+def seeded(archivist, reviewer):
+    load_seeds(archivist=archivist, reviewer=reviewer)
 
 
 def claims_for(subject_key: str, property_key: str):
@@ -105,17 +106,26 @@ def test_commanders_pathogens_and_names_in_four_scripts(seeded):
     assert Subject.objects.get(search_text__contains="浙赣战役") == campaign
 
 
-def test_loading_twice_appends_no_event(archivist):
-    first = load_seeds(actor=archivist)
+def test_loading_twice_appends_no_event(archivist, reviewer):
+    first = load_seeds(archivist=archivist, reviewer=reviewer)
     count = StoredEvent.objects.count()
-    second = load_seeds(actor=archivist)
+    second = load_seeds(archivist=archivist, reviewer=reviewer)
     assert first.events_appended == count > 0
     assert second.events_appended == 0
     assert StoredEvent.objects.count() == count
 
 
-def test_the_seed_events_name_their_actor_and_the_archive_verifies(seeded, capsys):
-    assert set(StoredEvent.objects.values_list("metadata__actor", flat=True)) == {"archivist"}
+def test_the_archivist_registers_and_the_reviewer_approves_every_record(seeded):
+    for event in StoredEvent.objects.all():
+        expected = "reviewer" if event.event_type == "RevisionApproved" else "archivist"
+        assert event.metadata["actor"] == expected, event
+    approvals = StoredEvent.objects.filter(event_type="RevisionApproved").count()
+    assert approvals == 1 + Subject.objects.count() + Claim.objects.count()
+    assert PublishedClaim.objects.count() == Claim.objects.count() >= 19
+    assert not Claim.objects.exclude(status=Status.PUBLISHED).exists()
+
+
+def test_the_seeded_archive_verifies(seeded, capsys):
     call_command("verify_archive", "--no-progress")
     out = capsys.readouterr().out
     assert "Hash chain intact" in out and "exactly the live state" in out
@@ -127,7 +137,7 @@ def test_load_seeds_command_needs_an_existing_account(db):
     assert StoredEvent.objects.count() == 0
 
 
-def test_load_seeds_command_is_idempotent(archivist, capsys):
+def test_load_seeds_command_is_idempotent(archivist, reviewer, capsys):
     call_command("load_seeds")
     call_command("load_seeds")
     out = capsys.readouterr().out.splitlines()
