@@ -248,7 +248,9 @@ class Projector:
     @handle.register
     def _(self, event: ev.CommentAdded, stored):
         self._comment(event, stored, "comment", event.text)
-        return None
+        # The status stays; the record's version still follows its stream.
+        record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+        return self._save(record, stored, reason="")
 
     @handle.register
     def _(self, event: ev.RevisionApproved, stored):

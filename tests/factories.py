@@ -44,3 +44,18 @@ def deaths_claim(actor, *, subject_record, prop, src, best=250000, quote=None, *
         },
         **overrides,
     )
+
+
+def publish(record, kind: str, *, author, reviewer):
+    """Submit the record's current revision as ``author`` and approve it as ``reviewer``."""
+    commands.submit_for_review(record_type=kind, record_id=record.pk, actor=author)
+    return commands.approve_revision(
+        record_type=kind, record_id=record.pk, revision=record.revision, actor=reviewer
+    )
+
+
+def published_world(author, reviewer):
+    """A published source and subject, and a count property: ready for claims."""
+    src = publish(source(author), "source", author=author, reviewer=reviewer)
+    subj = publish(subject(author), "subject", author=author, reviewer=reviewer)
+    return {"source": src, "subject": subj, "deaths": quantity_property(author)}
