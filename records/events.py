@@ -212,7 +212,8 @@ class SubmissionWithdrawn(ReviewEvent):
 @event_type
 @dataclasses.dataclass(frozen=True)
 class RevisionApproved(ReviewEvent):
-    comment: str
+    """Publishes exactly ``revision``. Every field is public: the change feed shows it whole.
+    (A reviewer's comment on an approval is a CommentAdded event recorded just before.)"""
 
 
 @event_type

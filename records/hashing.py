@@ -13,6 +13,44 @@ def canonical_time(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+def digest(value) -> str:
+    """SHA-256 of a JSON value's canonical form: sorted keys, no spaces, UTF-8, non-ASCII kept."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def content_digest(
+    *,
+    stream_id: str,
+    stream_type: str,
+    version: int,
+    event_type: str,
+    schema_version: int,
+    data: dict,
+    metadata_digest: str,
+    recorded_at: datetime,
+) -> str:
+    """What happened, in one digest. The metadata (actor, reason) enters as its own digest, so a
+    public feed can let mirrors check an event without showing who did it."""
+    return digest(
+        [
+            str(stream_id),
+            stream_type,
+            version,
+            event_type,
+            schema_version,
+            data,
+            metadata_digest,
+            canonical_time(recorded_at),
+        ]
+    )
+
+
+def chain_hash(position: int, previous_hash: str, content: str) -> str:
+    """The link: an event's position, the hash before it, and its content digest."""
+    return digest([position, previous_hash, content])
+
+
 def event_hash(
     *,
     position: int,
@@ -26,21 +64,23 @@ def event_hash(
     recorded_at: datetime,
     previous_hash: str,
 ) -> str:
-    """SHA-256 over canonical JSON (sorted keys, no spaces, UTF-8) of every stored field."""
-    payload = [
-        position,
-        str(stream_id),
-        stream_type,
-        version,
-        event_type,
-        schema_version,
-        data,
-        metadata,
-        canonical_time(recorded_at),
-        previous_hash,
-    ]
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The stored hash: it binds every stored field and the previous event's hash.
+
+    hash = H([position, previous_hash, H([stream_id, stream_type, version, event_type,
+              schema_version, data, H(metadata), recorded_at])])
+    where H is SHA-256 over canonical JSON. A mirror that receives a non-public event's content
+    digest alone can still check every link of the chain."""
+    content = content_digest(
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        event_type=event_type,
+        schema_version=schema_version,
+        data=data,
+        metadata_digest=digest(metadata),
+        recorded_at=recorded_at,
+    )
+    return chain_hash(position, previous_hash, content)
 
 
 def hash_of_row(row, previous_hash: str) -> str:

@@ -254,11 +254,11 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.RevisionApproved, stored):
-        self._comment(event, stored, "approved", event.comment)
+        self._comment(event, stored, "approved", "")
         record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
         record.published_revision = event.revision
         record.revision_authors = []
-        self._review_step(event, stored, Status.PUBLISHED, event.comment, record=record)
+        self._review_step(event, stored, Status.PUBLISHED, "approved", record=record)
         published_model = PUBLISHED_MODELS[event.record_type]
         published = published_model.objects.filter(pk=record.pk).first() or published_model(
             id=record.pk

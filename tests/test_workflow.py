@@ -61,7 +61,14 @@ def test_the_lifecycle_from_draft_to_published(archivist, reviewer, claim):
     assert (claim.status, claim.published_revision) == (Status.PUBLISHED, 1)
     [public] = selectors.published_claims()
     assert public.pk == claim.pk and public.revision == 1 and public.quantity_best == 250000
-    assert event_types(claim) == ["ClaimRegistered", "SubmittedForReview", "RevisionApproved"]
+    assert event_types(claim) == [
+        "ClaimRegistered",
+        "SubmittedForReview",
+        "CommentAdded",  # the approval's comment: for the team, not the public feed
+        "RevisionApproved",
+    ]
+    approval = read_stream(claim.pk)[-1]
+    assert approval.data == {"record_type": "claim", "record_id": str(claim.pk), "revision": 1}
 
 
 def test_changes_requested_then_revised_and_resubmitted(archivist, reviewer, claim):

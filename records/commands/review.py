@@ -32,12 +32,12 @@ def _load_reviewable(record_type: str, record_id):
     return record, review_state(record, record_type)
 
 
-def _append(record, event, *, actor, reason="", event_id=None):
+def _append(record, *events, actor, reason="", event_id=None):
     """Review events are checked against the state loaded in this transaction, which the
     record's version pins: a concurrent change makes the append a ConcurrencyError."""
     record_events(
         stream_id=record.pk,
-        events=[event],
+        events=list(events),
         expected_version=record.version,
         actor=actor,
         reason=reason,
@@ -106,8 +106,24 @@ def _decide(event_class, *, record_type, record_id, revision, comment, actor, ev
         if event_class is not ev.RevisionApproved and not comment:
             errors.add("comment", REQUIRED)  # the archivist needs to know why
         errors.raise_if_any()
-        if event_class is ev.RevisionApproved and record_type == "claim":
-            _check_cited_records_published(record)
+        if event_class is ev.RevisionApproved:
+            if record_type == "claim":
+                _check_cited_records_published(record)
+            # The approval itself is public (the change feed shows it); its comment is not, so
+            # it travels as a review comment just before.
+            approval = event_class(
+                record_type=record_type, record_id=str(record.pk), revision=revision
+            )
+            events = [approval]
+            if comment:
+                comment_event = ev.CommentAdded(
+                    record_type=record_type,
+                    record_id=str(record.pk),
+                    revision=revision,
+                    text=comment,
+                )
+                events = [comment_event, approval]
+            return _append(record, *events, actor=actor, event_id=event_id)
         event = event_class(
             record_type=record_type, record_id=str(record.pk), revision=revision, comment=comment
         )
