@@ -84,19 +84,20 @@ RECORD_STATES = {state: status for state, status in CLAIM_STATES.items() if stat
 SAME = object()  # the record's status does not change
 
 
-def ok(event_type: str, status=SAME):
-    """Allowed: ``event_type`` is appended to the record's stream, leaving it in ``status``."""
-    return ([event_type], status)
+def ok(*event_types: str, status=SAME):
+    """Allowed: ``event_types`` are appended to the record's stream, in this order, leaving it
+    in ``status``."""
+    return (list(event_types), status)
 
 
 def revising(event_type: str) -> dict:
     """Revising a claim, source or subject: the same state rules, each with its own event."""
     return {
-        "draft": ok(event_type, Status.DRAFT),
+        "draft": ok(event_type, status=Status.DRAFT),
         "in_review": WrongState,
-        "changes_requested": ok(event_type, Status.DRAFT),
-        "published": ok(event_type, Status.DRAFT),
-        "published_with_draft": ok(event_type, Status.DRAFT),
+        "changes_requested": ok(event_type, status=Status.DRAFT),
+        "published": ok(event_type, status=Status.DRAFT),
+        "published_with_draft": ok(event_type, status=Status.DRAFT),
         "published_in_review": WrongState,
         "rejected": WrongState,
         "retracted": WrongState,
@@ -122,45 +123,46 @@ PUBLISHED_CLAIM_ONLY = {
 CLAIM_OUTCOMES = {
     "revise_claim": revising("ClaimRevised"),
     "submit_for_review": {
-        "draft": ok("SubmittedForReview", Status.IN_REVIEW),
+        "draft": ok("SubmittedForReview", status=Status.IN_REVIEW),
         "in_review": WrongState,
         "changes_requested": WrongState,
         "published": WrongState,
-        "published_with_draft": ok("SubmittedForReview", Status.IN_REVIEW),
+        "published_with_draft": ok("SubmittedForReview", status=Status.IN_REVIEW),
         "published_in_review": WrongState,
         "rejected": WrongState,
         "retracted": WrongState,
     },
     "withdraw_submission": {
         "draft": WrongState,
-        "in_review": ok("SubmissionWithdrawn", Status.DRAFT),
+        "in_review": ok("SubmissionWithdrawn", status=Status.DRAFT),
         "changes_requested": WrongState,
         "published": WrongState,
         "published_with_draft": WrongState,
-        "published_in_review": ok("SubmissionWithdrawn", Status.DRAFT),
+        "published_in_review": ok("SubmissionWithdrawn", status=Status.DRAFT),
         "rejected": WrongState,
         "retracted": WrongState,
     },
     "approve_revision": {
         **DECIDE_REFUSED,
-        "in_review": ok("RevisionApproved", Status.PUBLISHED),
-        "published_in_review": ok("RevisionApproved", Status.PUBLISHED),
+        # The approval's comment is recorded as a (non-public) review comment just before it.
+        "in_review": ok("CommentAdded", "RevisionApproved", status=Status.PUBLISHED),
+        "published_in_review": ok("CommentAdded", "RevisionApproved", status=Status.PUBLISHED),
     },
     "request_changes": {
         **DECIDE_REFUSED,
-        "in_review": ok("ChangesRequested", Status.CHANGES_REQUESTED),
-        "published_in_review": ok("ChangesRequested", Status.CHANGES_REQUESTED),
+        "in_review": ok("ChangesRequested", status=Status.CHANGES_REQUESTED),
+        "published_in_review": ok("ChangesRequested", status=Status.CHANGES_REQUESTED),
     },
     "reject_revision": {
         **DECIDE_REFUSED,
-        "in_review": ok("RevisionRejected", Status.REJECTED),
-        "published_in_review": ok("RevisionRejected", Status.REJECTED),
+        "in_review": ok("RevisionRejected", status=Status.REJECTED),
+        "published_in_review": ok("RevisionRejected", status=Status.REJECTED),
     },
     "retract_claim": {
         **PUBLISHED_CLAIM_ONLY,
-        "published": ok("ClaimRetracted", Status.RETRACTED),
-        "published_with_draft": ok("ClaimRetracted", Status.RETRACTED),
-        "published_in_review": ok("ClaimRetracted", Status.RETRACTED),
+        "published": ok("ClaimRetracted", status=Status.RETRACTED),
+        "published_with_draft": ok("ClaimRetracted", status=Status.RETRACTED),
+        "published_in_review": ok("ClaimRetracted", status=Status.RETRACTED),
     },
     "rank_claim": {
         **PUBLISHED_CLAIM_ONLY,
@@ -452,7 +454,7 @@ REGISTERED_MODEL = {
         pytest.param(
             command,
             role,
-            expected(command, role, ok(event_type, Status.DRAFT)),
+            expected(command, role, ok(event_type, status=Status.DRAFT)),
             id=f"{command}-{role}",
         )
         for command, event_type in REGISTRATIONS.items()

@@ -206,6 +206,8 @@ def add_review_comment(
     text = errors.text("text", text, required=True, limit_key="note")
     errors.raise_if_any()
     with transaction.atomic():
+        if is_retry(event_id, record_id):
+            return load(RECORD_MODELS[record_type], record_id, record_type)
         record, state = _load_reviewable(record_type, record_id)
         event = ev.CommentAdded(
             record_type=record_type, record_id=str(record.pk), revision=state.revision, text=text
