@@ -128,3 +128,33 @@ def verify_chain(rows: Iterable, on_row: Callable[[], None] | None = None) -> Ch
         if on_row is not None:
             on_row()
     return ChainReport(checked)
+
+
+def verify_feed(entries: Iterable[dict], previous_hash: str = GENESIS_HASH) -> ChainReport:
+    """What a mirror runs on the change feed it received (as JSON): every link must hold, and
+    every hash must follow from the entry's content (public fields, or the content digest)."""
+    checked = 0
+    for entry in entries:
+        if entry["previous_hash"] != previous_hash:
+            return ChainReport(checked, entry["position"], "previous_hash does not match")
+        if entry["public"]:
+            event = entry["event"]
+            content = digest(
+                [
+                    event["stream_id"],
+                    event["stream_type"],
+                    event["version"],
+                    event["event_type"],
+                    event["schema_version"],
+                    event["data"],
+                    event["metadata_digest"],
+                    event["recorded_at"],
+                ]
+            )
+        else:
+            content = entry["content_digest"]
+        if chain_hash(entry["position"], previous_hash, content) != entry["hash"]:
+            return ChainReport(checked, entry["position"], "hash does not match the content")
+        previous_hash = entry["hash"]
+        checked += 1
+    return ChainReport(checked)

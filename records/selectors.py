@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from records.hashing import canonical_time, content_digest, digest
 from records.models import (
     Fact,
     Property,
@@ -182,3 +183,89 @@ def published_history(record_type: str, record_id: UUID) -> list[PublishedRevisi
         )
         for row in rows
     ]
+
+
+def disputed_fact_ids(*, as_of: AsOf = None) -> set[UUID]:
+    """Ids of facts whose published claims dispute each other (for the ``disputed`` filter)."""
+    claims = list(published_claims(as_of=as_of))
+    by_fact: dict[UUID, list] = {}
+    for claim in claims:
+        by_fact.setdefault(claim.fact_id, []).append(claim)
+    properties = {p.id: p for p in published_properties(as_of=as_of)}
+    facts = Fact.objects.filter(pk__in=by_fact).values_list("id", "property_id")
+    return {
+        fact_id
+        for fact_id, property_id in facts
+        if summarise(by_fact[fact_id], properties[property_id]).disputed
+    }
+
+
+# --- the change feed ---------------------------------------------------------------------------
+
+# Events whose every stored field is public: they publish, retract or rank a record, or define
+# vocabulary. Every other event appears in the feed only as its position and digests.
+PUBLIC_EVENT_TYPES = {"RevisionApproved", "ClaimRetracted", "ClaimRanked", "PropertyDefined"}
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    position: int
+    previous_hash: str
+    hash: str
+    public: bool
+    # For a public event: its fields, with the metadata (which names the actor) as a digest.
+    event: dict | None = None
+    # For any other event: only the digest of its content.
+    content_digest: str | None = None
+
+
+def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> list[FeedEntry]:
+    """Every event after ``after`` in log order, so a mirror follows the feed without gaps and
+    can check each link of the hash chain (records.hashing.verify_feed). Only publication events
+    show their content."""
+    events = StoredEvent.objects.filter(position__gt=after).order_by("position")
+    when = resolve_as_of(as_of)
+    if when is not None:
+        events = events.filter(recorded_at__lte=when)
+    entries = []
+    for stored in events[:limit]:
+        metadata_digest = digest(stored.metadata)
+        if stored.event_type in PUBLIC_EVENT_TYPES:
+            entries.append(
+                FeedEntry(
+                    position=stored.position,
+                    previous_hash=stored.previous_hash,
+                    hash=stored.hash,
+                    public=True,
+                    event={
+                        "stream_id": str(stored.stream_id),
+                        "stream_type": stored.stream_type,
+                        "version": stored.version,
+                        "event_type": stored.event_type,
+                        "schema_version": stored.schema_version,
+                        "data": stored.data,
+                        "metadata_digest": metadata_digest,
+                        "recorded_at": canonical_time(stored.recorded_at),
+                    },
+                )
+            )
+        else:
+            entries.append(
+                FeedEntry(
+                    position=stored.position,
+                    previous_hash=stored.previous_hash,
+                    hash=stored.hash,
+                    public=False,
+                    content_digest=content_digest(
+                        stream_id=stored.stream_id,
+                        stream_type=stored.stream_type,
+                        version=stored.version,
+                        event_type=stored.event_type,
+                        schema_version=stored.schema_version,
+                        data=stored.data,
+                        metadata_digest=metadata_digest,
+                        recorded_at=stored.recorded_at,
+                    ),
+                )
+            )
+    return entries

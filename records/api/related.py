@@ -1,0 +1,60 @@
+"""Related records for one page of results, fetched together and as of the same moment.
+
+A serializer never follows a foreign key on its own: that would cost a query per row and could
+show a related record as it is now rather than as it was at ``as_of``. Views gather what a page
+needs here, in a fixed number of queries, and hand it to serializers in their context.
+"""
+
+from collections import defaultdict
+
+from records import selectors
+
+
+def _by_id(queryset, ids) -> dict:
+    return {record.id: record for record in queryset.filter(id__in=set(ids))}
+
+
+def for_claims(claims, when) -> dict:
+    subject_ids = {c.subject_id for c in claims} | {
+        c.subject_value_id for c in claims if c.subject_value_id
+    }
+    return {
+        "subjects": _by_id(selectors.published_subjects(as_of=when), subject_ids),
+        "sources": _by_id(selectors.published_sources(as_of=when), {c.source_id for c in claims}),
+        "properties": _by_id(
+            selectors.published_properties(as_of=when), {c.property_id for c in claims}
+        ),
+    }
+
+
+def claims_grouped(claims, key: str) -> dict:
+    grouped = defaultdict(list)
+    for claim in claims:
+        grouped[getattr(claim, key)].append(claim)
+    return grouped
+
+
+def for_facts(facts, when) -> dict:
+    claims = list(
+        selectors.published_claims(as_of=when)
+        .filter(fact_id__in={fact.id for fact in facts})
+        .order_by("published_at", "id")
+    )
+    context = for_claims(claims, when)
+    context["properties"].update(
+        _by_id(selectors.published_properties(as_of=when), {f.property_id for f in facts})
+    )
+    context["subjects"].update(
+        _by_id(selectors.published_subjects(as_of=when), {f.subject_id for f in facts})
+    )
+    context["claims_by_fact"] = claims_grouped(claims, "fact_id")
+    return context
+
+
+def for_sources(sources, when) -> dict:
+    claims = (
+        selectors.published_claims(as_of=when)
+        .filter(source_id__in={source.id for source in sources})
+        .order_by("published_at", "id")
+    )
+    return {"claims_by_source": claims_grouped(claims, "source_id")}
