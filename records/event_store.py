@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -27,6 +28,8 @@ class _Expectation:
     def __repr__(self) -> str:
         return self.name
 
+
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 NO_STREAM = _Expectation("NO_STREAM")  # the stream must not exist yet
 ANY = _Expectation("ANY")  # append whatever the stream's version
@@ -140,10 +143,19 @@ def append(
                 .first()
             ) or 0
             _check_expected(stream_id, expected_version, current)
-            last = StoredEvent.objects.order_by("-position").values("position", "hash").first()
+            last = (
+                StoredEvent.objects.order_by("-position")
+                .values("position", "hash", "recorded_at")
+                .first()
+            )
             position = last["position"] if last else 0
             previous_hash = last["hash"] if last else GENESIS_HASH
-            recorded_at = timezone.now()  # after the lock, so time order follows position order
+            # Taken after the lock, and strictly increasing along positions (a microsecond
+            # apart at least), so that a position names one moment and "as of" a position is
+            # exact even inside a batch.
+            recorded_at = timezone.now()
+            if last and recorded_at <= last["recorded_at"]:
+                recorded_at = last["recorded_at"] + ONE_MICROSECOND
             stored = []
             for offset, (event, event_id) in enumerate(zip(events, ids, strict=True), start=1):
                 row = StoredEvent(
@@ -156,7 +168,7 @@ def append(
                     schema_version=event.schema_version,
                     data=event.to_data(),
                     metadata=metadata,
-                    recorded_at=recorded_at,
+                    recorded_at=recorded_at + (offset - 1) * ONE_MICROSECOND,
                     previous_hash=previous_hash,
                 )
                 row.hash = event_hash(

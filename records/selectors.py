@@ -6,7 +6,7 @@ pending revisions, rejected records, review comments and account details cannot 
 
 ``as_of`` is a log position (an int, or a string of digits) or a time (a datetime, or an ISO 8601
 string); the answer is what was published then. A position stands for the time its event was
-recorded; events appended together share that time and are seen together.
+recorded; recorded times strictly increase along the log, so that is exact.
 """
 
 from __future__ import annotations

@@ -109,5 +109,7 @@ def test_concurrent_appends_get_non_interleaved_positions_in_commit_order(commit
     log = list(StoredEvent.objects.order_by("position"))
     assert len(log) == batch_size * writers
     times = [event.recorded_at for event in log]
-    assert times == sorted(times), "recorded_at must follow position (commit) order"
+    assert times == sorted(times) and len(set(times)) == len(times), (
+        "recorded_at must strictly increase along positions (commit order)"
+    )
     assert verify_chain(iter_log()).ok

@@ -26,7 +26,10 @@ class _BySubject(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_names", label="a subject's name or alias, in any script"
     )
-    disputed = django_filters.BooleanFilter(method="filter_disputed")
+    # A choice rather than a BooleanFilter, which would ignore "perhaps" instead of refusing it.
+    disputed = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_disputed"
+    )
 
     def filter_subject_kind(self, queryset, name, value):
         return queryset.filter(subject_id__in=_subject_ids(self, kind=value))
@@ -37,7 +40,7 @@ class _BySubject(django_filters.FilterSet):
     def filter_disputed(self, queryset, name, value):
         disputed = selectors.disputed_fact_ids(as_of=_when(self))
         field = f"{self.fact_ids_field}__in"
-        if value:
+        if value == "true":
             return queryset.filter(**{field: disputed})
         return queryset.exclude(**{field: disputed})
 

@@ -1,0 +1,488 @@
+"""The public API: read-only, open, polite, and never a leak."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from records import commands
+from records.hashing import verify_feed
+from records.models import StoredEvent
+from records.seeding import load_seeds, seed_id
+from tests import factories
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+LISTS = ["subjects", "properties", "facts", "claims", "sources"]
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def seeded(archivist, reviewer):
+    load_seeds(archivist=archivist, reviewer=reviewer)
+
+
+def get(api, path, **params):
+    response = api.get(path, params)
+    return response
+
+
+def body(response) -> str:
+    return response.content.decode("utf-8")
+
+
+def excerpt(response) -> str:
+    return body(response)[:300]
+
+
+def test_every_list_answers_anonymously_with_json_and_a_cursor(api, seeded):
+    for name in LISTS:
+        response = api.get(f"/api/v1/{name}/")
+        assert response.status_code == 200, (name, excerpt(response))
+        data = response.json()
+        assert set(data) == {"next", "previous", "results"} and data["results"], name
+
+
+def test_a_fact_shows_its_claims_side_by_side_with_the_summary(api, seeded):
+    fact_id = None
+    for fact in api.get("/api/v1/facts/", {"limit": 200}).json()["results"]:
+        if fact["property"]["key"] == "end-date":
+            fact_id = fact["id"]
+    fact = api.get(f"/api/v1/facts/{fact_id}/").json()
+    assert {c["original_wording"] for c in fact["claims"]} == {
+        "early September, 1942",
+        "mid-August",
+    }
+    assert fact["summary"] == {
+        "claims": 2,
+        "sources": 1,
+        "lowest": "1942-08-11",
+        "highest": "1942-09-10",
+        "preferred_claim": None,
+        "disputed": True,
+    }
+
+
+def test_a_claim_carries_its_value_wording_citation_and_attribution(api, seeded):
+    claim_id = seed_id("claim", "civilian-deaths-chinese-estimates")
+    claim = api.get(f"/api/v1/claims/{claim_id}/").json()
+    assert claim["value"]["best"] == "250000" and claim["value"]["approximate"] is True
+    assert claim["original_wording"] == "250,000"
+    assert claim["attributed_to"] == "Chinese estimates"
+    assert (
+        claim["citation"]["quote"] == "Chinese estimates put the death toll at 250,000 civilians."
+    )
+    assert claim["citation"]["locator"] == "paragraph 6"
+    assert (claim["rank"], claim["status"], claim["revision"]) == ("normal", "published", 1)
+
+
+def test_a_source_lists_the_claims_that_cite_it_and_its_text(api, seeded):
+    source_id = seed_id("source", "wikipedia-doolittle-zhejiang-jiangxi")
+    source = api.get(f"/api/v1/sources/{source_id}/").json()
+    assert len(source["claims"]) == 19
+    assert source["licence"] == "CC BY-SA 4.0" and "Wikipedia" in source["attribution"]
+    assert len(source["full_text"]) == 2265
+    listed = api.get("/api/v1/sources/").json()["results"][0]
+    assert "full_text" not in listed
+
+
+# --- filters and search -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": "浙赣战役"}, 11),  # every claim about the campaign, found by its Chinese name
+        ({"q": "zheganzhanyi"}, 11),
+        ({"subject_kind": "person"}, 1),
+        ({"status": "retracted"}, 0),
+        ({"disputed": "true"}, 2),
+        ({"date_from": "1942-09-01", "date_to": "1942-12-31"}, 1),
+        ({"date_from": "1942-04-01", "date_to": "1942-04-30"}, 1),
+    ],
+)
+def test_claim_filters(api, seeded, params, expected):
+    response = api.get("/api/v1/claims/", {**params, "limit": 200})
+    assert response.status_code == 200, excerpt(response)
+    assert len(response.json()["results"]) == expected
+
+
+def test_filters_by_subject_property_and_source(api, seeded):
+    raid = seed_id("subject", "doolittle-raid")
+    captured = seed_id("property", "airmen-captured")
+    claims = api.get("/api/v1/claims/", {"subject": raid, "property": captured}).json()["results"]
+    assert {c["original_wording"] for c in claims} == {"8 men", "eight"}
+    source = seed_id("source", "wikipedia-doolittle-zhejiang-jiangxi")
+    assert len(api.get("/api/v1/claims/", {"source": source, "limit": 50}).json()["results"]) == 19
+    facts = api.get("/api/v1/facts/", {"subject": raid}).json()["results"]
+    assert len(facts) == 5
+
+
+def test_subjects_are_found_by_any_name_in_any_script(api, seeded):
+    for name in ("浙贛作戦", "浙赣戰役", "Jiangxi", "zhegan"):
+        results = api.get("/api/v1/subjects/", {"q": name}).json()["results"]
+        assert [s["label"] for s in results] == ["Zhejiang-Jiangxi Campaign"], name
+
+
+def test_ordering_and_cursor_pagination_walk_every_claim_once(api, seeded):
+    seen, url = [], "/api/v1/claims/?limit=4&ordering=-published_at"
+    while url:
+        page = api.get(url).json()
+        seen += [c["id"] for c in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 19
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("claims", {"colour": "red"}, "colour"),
+        ("claims", {"as_of": "yesterday"}, "as_of"),
+        ("claims", {"limit": "0"}, "limit"),
+        ("claims", {"limit": "lots"}, "limit"),
+        ("claims", {"cursor": "not-a-cursor"}, "cursor"),
+        ("claims", {"ordering": "password"}, "ordering"),
+        ("claims", {"format": "xml"}, "format"),
+        ("claims", {"subject": "not-a-uuid"}, "subject"),
+        ("claims", {"status": "draft"}, "status"),
+        ("claims", {"date_from": "early 1942"}, "date_from"),
+        ("claims", {"disputed": "perhaps"}, "disputed"),
+        ("facts", {"subject_kind": "planet"}, "subject_kind"),
+        ("subjects", {"kind": "planet"}, "kind"),
+        ("changes", {"after": "-1"}, "after"),
+        ("changes", {"limit": "5000"}, "limit"),
+    ],
+)
+def test_a_bad_parameter_is_a_400_naming_it(api, seeded, path, params, parameter):
+    response = api.get(f"/api/v1/{path}/", params)
+    assert response.status_code == 400, excerpt(response)
+    errors = response.json()
+    assert parameter in errors and errors[parameter], errors
+
+
+# --- read-only, open, polite ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_writes_are_405_for_everyone(api, seeded, reviewer, method):
+    claim = seed_id("claim", "raid-date")
+    api.force_authenticate(reviewer)
+    for path in ("/api/v1/claims/", f"/api/v1/claims/{claim}/", "/api/v1/changes/"):
+        response = getattr(api, method)(path, {"note": "x"}, format="json")
+        assert response.status_code == 405, (method, path)
+    assert StoredEvent.objects.filter(event_type="ClaimRevised").count() == 0
+
+
+def test_throttling_answers_429_with_retry_after(api, seeded, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [api.get("/api/v1/properties/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = api.get("/api/v1/properties/")
+    assert int(response["Retry-After"]) > 0
+    cache.clear()
+
+
+def test_cors_allows_get_from_anywhere(api, seeded):
+    response = api.get("/api/v1/claims/", HTTP_ORIGIN="https://mirror.example.org")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    preflight = api.options(
+        "/api/v1/claims/",
+        HTTP_ORIGIN="https://mirror.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
+    assert "GET" in preflight["Access-Control-Allow-Methods"]
+    assert "POST" not in preflight["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/api/v1/{name}/" for name in LISTS] + ["/api/v1/changes/", "/api/schema/"],
+)
+def test_etag_cache_control_and_304(api, seeded, path):
+    first = api.get(path)
+    assert first.status_code == 200 and first["ETag"]
+    if path.startswith("/api/v1/"):
+        assert "max-age" in first["Cache-Control"] and "public" in first["Cache-Control"]
+    again = api.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+
+
+# --- formats --------------------------------------------------------------------------------------
+
+
+def test_claims_and_facts_as_csv(api, seeded):
+    response = api.get("/api/v1/claims/", {"format": "csv", "limit": 200})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(body(response))))
+    assert len(rows) == 19
+    toll = next(r for r in rows if r["attributed_to"] == "Chinese estimates")
+    assert (toll["best"], toll["original_wording"], toll["unit"]) == (
+        "250000",
+        "250,000",
+        "persons",
+    )
+    facts = list(csv.DictReader(io.StringIO(body(api.get("/api/v1/facts/?format=csv&limit=50")))))
+    assert {f["disputed"] for f in facts} == {"True", "False"}
+
+
+def test_claims_and_sources_as_json_ld_with_prov_o(api, seeded, archivist, reviewer):
+    claim_id = seed_id("claim", "civilian-deaths-chinese-estimates")
+    claim = commands.revise_claim(
+        claim_id=claim_id,
+        expected_version=commands.register_claim.__globals__["Claim"]
+        .objects.get(pk=claim_id)
+        .version,
+        value={"original": "250,000", "best": 250000},
+        citation={
+            "source_id": seed_id("source", "wikipedia-doolittle-zhejiang-jiangxi"),
+            "quote": "Chinese estimates put the death toll at 250,000 civilians.",
+        },
+        attributed_to="Chinese estimates",
+        reason="Not marked approximate in the text.",
+        actor=archivist,
+    )
+    factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
+    node = json.loads(body(api.get(f"/api/v1/claims/{claim_id}/", {"format": "jsonld"})))
+    assert node["@context"]["prov"] == "http://www.w3.org/ns/prov#"
+    assert node["@type"] == "prov:Entity"
+    assert node["prov:wasDerivedFrom"]["@id"].endswith(
+        f"/api/v1/sources/{seed_id('source', 'wikipedia-doolittle-zhejiang-jiangxi')}/"
+    )
+    assert node["prov:wasAttributedTo"]["rdfs:label"] == "Chinese estimates"
+    assert node["prov:wasRevisionOf"]["@id"].endswith(f"/claims/{claim_id}/history/#revision-1")
+    assert "prov:generatedAtTime" in node
+    sources = json.loads(body(api.get("/api/v1/sources/", {"format": "jsonld"})))
+    assert sources["@graph"][0]["dcterms:license"] == "CC BY-SA 4.0"
+    assert len(sources["@graph"][0]["strata:cited_by"]) == 19
+
+
+# --- history, as of, and the change feed -------------------------------------------------------
+
+
+def test_history_lists_published_revisions(api, seeded, archivist, reviewer):
+    claim_id = seed_id("claim", "raid-date")
+    commands.rank_claim(claim_id=claim_id, rank="preferred", reason="Exact date", actor=reviewer)
+    history = api.get(f"/api/v1/claims/{claim_id}/history/").json()["results"]
+    assert [(h["revision"], h["record"]["rank"]) for h in history] == [
+        (1, "normal"),
+        (1, "preferred"),
+    ]
+    assert history[1]["change"] == "ClaimRanked: Exact date"
+
+
+def test_as_of_on_every_read_endpoint(api, archivist, reviewer):
+    load_seeds(archivist=archivist, reviewer=reviewer)
+    first_claim_approval = (
+        StoredEvent.objects.filter(event_type="RevisionApproved", stream_type="claim")
+        .order_by("position")
+        .first()
+        .position
+    )
+    before_claims = first_claim_approval - 1
+    assert api.get("/api/v1/claims/", {"as_of": before_claims}).json()["results"] == []
+    assert len(api.get("/api/v1/claims/", {"as_of": first_claim_approval}).json()["results"]) == 1
+    assert api.get("/api/v1/facts/", {"as_of": before_claims}).json()["results"] == []
+    assert len(api.get("/api/v1/subjects/", {"as_of": before_claims}).json()["results"]) == 9
+    assert api.get("/api/v1/subjects/", {"as_of": 1}).json()["results"] == []
+    assert api.get("/api/v1/sources/", {"as_of": 1}).json()["results"] == []
+    claim_id = api.get("/api/v1/claims/").json()["results"][0]["id"]
+    assert api.get(f"/api/v1/claims/{claim_id}/", {"as_of": before_claims}).status_code == 404
+    assert api.get(f"/api/v1/claims/{claim_id}/history/", {"as_of": 1}).status_code == 404
+    feed = api.get("/api/v1/changes/", {"as_of": 5}).json()["results"]
+    assert [e["position"] for e in feed] == [1, 2, 3, 4, 5]
+
+
+def test_a_mirror_follows_the_change_feed_without_gaps_and_verifies_it(api, seeded):
+    entries, url = [], "/api/v1/changes/?limit=7"
+    while url:
+        page = api.get(url).json()
+        entries += page["results"]
+        url = page["next"]
+    assert [e["position"] for e in entries] == list(
+        StoredEvent.objects.order_by("position").values_list("position", flat=True)
+    )
+    assert verify_feed(entries).ok
+    public = [e for e in entries if e["public"]]
+    assert {e["event"]["event_type"] for e in public} == {"PropertyDefined", "RevisionApproved"}
+    forged = json.loads(json.dumps(entries))
+    target = public[3]
+    index = entries.index(target)
+    forged[index]["event"]["data"]["revision"] = 2
+    report = verify_feed(forged)
+    assert report.first_bad_position == target["position"]
+
+
+# --- no leaks, endpoint by endpoint and format by format -----------------------------------------
+
+SECRET = "LEAK-CANARY"
+
+
+@pytest.fixture
+def leaky_archive(seeded, archivist, reviewer):
+    """Seeds plus everything that must never leave the gate, each marked with SECRET."""
+    archivist.email = f"{SECRET.lower()}@example.org"
+    archivist.save()
+    world = {
+        "source": seed_id("source", "wikipedia-doolittle-zhejiang-jiangxi"),
+        "subject": seed_id("subject", "zhejiang-jiangxi-campaign"),
+        "deaths": seed_id("property", "civilian-deaths"),
+    }
+    quote = "Chinese estimates put the death toll at 250,000 civilians."
+    citation = {"source_id": world["source"], "quote": quote}
+
+    def claim(note):
+        return commands.register_claim(
+            subject_id=world["subject"],
+            property_id=world["deaths"],
+            value={"original": "1", "best": 1},
+            citation=citation,
+            note=note,
+            actor=archivist,
+        )
+
+    claim(f"{SECRET} draft claim")
+    pending = claim(f"{SECRET} submitted claim")
+    commands.submit_for_review(record_type="claim", record_id=pending.pk, actor=archivist)
+    rejected = claim(f"{SECRET} rejected claim")
+    commands.submit_for_review(record_type="claim", record_id=rejected.pk, actor=archivist)
+    commands.reject_revision(
+        record_type="claim",
+        record_id=rejected.pk,
+        revision=1,
+        comment=f"{SECRET} no",
+        actor=reviewer,
+    )
+    published_id = seed_id("claim", "raid-date")
+    from records.models import Claim
+
+    published = Claim.objects.get(pk=published_id)
+    commands.revise_claim(
+        claim_id=published_id,
+        expected_version=published.version,
+        value={"original": "April 18, 1942", "edtf": "1942-04-18"},
+        citation={"source_id": world["source"], "quote": published.quote},
+        note=f"{SECRET} pending revision",
+        reason=f"{SECRET} reason",
+        actor=archivist,
+    )
+    commands.add_review_comment(
+        record_type="claim", record_id=published_id, text=f"{SECRET} comment", actor=reviewer
+    )
+    commands.revise_subject(
+        subject_id=world["subject"],
+        expected_version=commands.register_subject.__globals__["Subject"]
+        .objects.get(pk=world["subject"])
+        .version,
+        kind="event",
+        names=[{"name": f"{SECRET} renamed", "language": "en"}],
+        reason="draft rename",
+        actor=archivist,
+    )
+    draft_source = factories.source(archivist, title=f"{SECRET} draft source")
+    retracted = seed_id("claim", "airmen-shot-three")
+    commands.retract_claim(claim_id=retracted, reason="Duplicate of paragraph 2.", actor=reviewer)
+    make_user("bystander", email=f"{SECRET}@example.org")
+    return {"draft_source": draft_source.pk, "retracted": retracted, "pending": pending.pk}
+
+
+def _every_public_url(api) -> list[str]:
+    urls = ["/api/v1/changes/?limit=1000", "/api/schema/"]
+    for name in LISTS:
+        formats = {
+            "claims": ["json", "csv", "jsonld"],
+            "facts": ["json", "csv"],
+            "sources": ["json", "jsonld"],
+        }
+        for fmt in formats.get(name, ["json"]):
+            urls.append(f"/api/v1/{name}/?limit=200&format={fmt}")
+            for record in api.get(f"/api/v1/{name}/", {"limit": 200}).json()["results"]:
+                urls.append(f"/api/v1/{name}/{record['id']}/?format={fmt}")
+                if name in ("claims", "sources", "subjects") and fmt == "json":
+                    urls.append(f"/api/v1/{name}/{record['id']}/history/")
+    return urls
+
+
+def test_nothing_private_leaks_from_any_endpoint_or_format(api, leaky_archive):
+    urls = _every_public_url(api)
+    assert len(urls) > 100
+    for url in urls:
+        response = api.get(url)
+        assert response.status_code == 200, (url, body(response)[:300])
+        text = body(response)
+        assert SECRET not in text and SECRET.lower() not in text, url
+        assert "@example.org" not in text, url
+
+
+def test_hidden_records_are_404_not_shown(api, leaky_archive):
+    for name, record_id in (
+        ("sources", leaky_archive["draft_source"]),
+        ("claims", leaky_archive["pending"]),
+    ):
+        assert api.get(f"/api/v1/{name}/{record_id}/").status_code == 404
+
+
+def test_a_retracted_claim_appears_as_retracted(api, leaky_archive):
+    claim = api.get(f"/api/v1/claims/{leaky_archive['retracted']}/").json()
+    assert claim["status"] == "retracted"
+    assert claim["retraction_reason"] == "Duplicate of paragraph 2."
+    assert claim["retracted_at"]
+    rows = list(
+        csv.DictReader(io.StringIO(body(api.get("/api/v1/claims/?format=csv&status=retracted"))))
+    )
+    assert [r["status"] for r in rows] == ["retracted"]
+
+
+# --- efficiency -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", LISTS + ["changes"])
+def test_queries_per_list_do_not_grow_with_the_page_size(api, seeded, name):
+    counts = []
+    for limit in (1, 19):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(f"/api/v1/{name}/", {"limit": limit})
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 8, counts
+
+
+# --- schema and docs -------------------------------------------------------------------------------
+
+
+def test_the_openapi_schema_documents_every_status(api):
+    response = api.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert {"200", "304", "400", "405", "429"} <= statuses, (path, method)
+            if "{id}" in path:
+                assert "404" in statuses, path
+            if path.startswith("/api/v1/"):
+                assert "as_of" in {p["name"] for p in operation["parameters"]}, path
+
+
+def test_the_interactive_docs_load_nothing_from_elsewhere(api):
+    response = api.get("/api/docs/")
+    assert response.status_code == 200
+    html = body(response)
+    assert "swagger-ui" in html
+    for attribute in ('src="http', "src='http", 'href="http'):
+        assert attribute not in html
