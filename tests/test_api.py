@@ -95,7 +95,7 @@ def test_a_source_lists_the_claims_that_cite_it_and_its_text(api, seeded):
     assert "full_text" not in listed
 
 
-# --- filters and search -------------------------------------------------------------------------
+# --- filters and search ---
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_etag_cache_control_and_304(api, seeded, path):
     assert again.status_code == 304 and again.content == b""
 
 
-# --- formats --------------------------------------------------------------------------------------
+# --- formats ---
 
 
 def test_claims_and_facts_as_csv(api, seeded):
@@ -270,7 +270,7 @@ def test_claims_and_sources_as_json_ld_with_prov_o(api, seeded, archivist, revie
     assert len(sources["@graph"][0]["strata:cited_by"]) == 19
 
 
-# --- history, as of, and the change feed -------------------------------------------------------
+# --- history, as of, and the change feed ---
 
 
 def test_history_lists_published_revisions(api, seeded, archivist, reviewer):
@@ -326,7 +326,7 @@ def test_a_mirror_follows_the_change_feed_without_gaps_and_verifies_it(api, seed
     assert report.first_bad_position == target["position"]
 
 
-# --- no leaks, endpoint by endpoint and format by format -----------------------------------------
+# --- no leaks, endpoint by endpoint and format by format ---
 
 SECRET = "LEAK-CANARY"
 
@@ -446,7 +446,7 @@ def test_a_retracted_claim_appears_as_retracted(api, leaky_archive):
     assert [r["status"] for r in rows] == ["retracted"]
 
 
-# --- efficiency -------------------------------------------------------------------------------------
+# --- efficiency ---
 
 
 @pytest.mark.parametrize("name", LISTS + ["changes"])
@@ -461,7 +461,7 @@ def test_queries_per_list_do_not_grow_with_the_page_size(api, seeded, name):
     assert counts[1] <= 8, counts
 
 
-# --- schema and docs -------------------------------------------------------------------------------
+# --- schema and docs ---
 
 
 def test_the_openapi_schema_documents_every_status(api):
