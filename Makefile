@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: install run test lint
+.PHONY: install run test lint fuzz
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,20 @@ test: lint
 	  postgres*) echo "== again on PostgreSQL"; $(PY) -m pytest ;; \
 	  *) echo "DATABASE_URL names no PostgreSQL database: ran on SQLite only." ;; \
 	esac
+
+# Fuzz the public API: a seeded demo database, a live server on loopback, and schemathesis
+# checking that no request gets a 5xx and every response conforms to the OpenAPI schema.
+FUZZ_DIR := $(CURDIR)/.fuzz
+FUZZ_PORT ?= 8124
+fuzz: install
+	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)
+	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py migrate --no-input -v0
+	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py create_demo_accounts > /dev/null
+	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py load_seeds
+	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 API_THROTTLE_RATE=1000000/minute \
+	  $(PY) manage.py runserver 127.0.0.1:$(FUZZ_PORT) --noreload > $(FUZZ_DIR)/server.log 2>&1 & \
+	  echo $$! > $(FUZZ_DIR)/server.pid
+	$(VENV)/bin/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/api/schema/ --wait-for-schema 30 \
+	  --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+	  --max-examples 25 --generation-database none; \
+	  status=$$?; kill $$(cat $(FUZZ_DIR)/server.pid); exit $$status

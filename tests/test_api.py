@@ -486,3 +486,19 @@ def test_the_interactive_docs_load_nothing_from_elsewhere(api):
     assert "swagger-ui" in html
     for attribute in ('src="http', "src='http", 'href="http'):
         assert attribute not in html
+
+
+def test_errors_are_json_whatever_the_format_asked(api, seeded):
+    response = api.get("/api/v1/claims/", {"format": "csv", "as_of": "soon"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "as_of" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/claims/0.5/", "/api/v1/claims/0.5/history/", "/api/v1/nope/"]
+)
+def test_unknown_records_and_paths_are_json_404s(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")

@@ -137,8 +137,18 @@ EDTF = [
 ]
 WHOLE_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-REVIEW_ACTIONS = ["approve", "submit", "request changes", "withdraw", "comment", "reject"]
-CLAIM_ACTIONS = ["retract", "rank"]
+REVIEW_ACTIONS = ["submit", "approve", "request changes", "withdraw", "comment", "reject"]
+CLAIM_ACTIONS = ["rank", "retract"]
+# What usually happens next to a record in each state (the first the likeliest); any action can
+# still be drawn, and is then mostly refused.
+NEXT_STEPS = {
+    Status.DRAFT: ["submit", "comment"],
+    Status.IN_REVIEW: ["approve", "request changes", "withdraw", "comment", "reject"],
+    Status.CHANGES_REQUESTED: ["comment", "submit"],
+    Status.PUBLISHED: ["rank", "comment", "retract"],
+    Status.REJECTED: ["comment"],
+    Status.RETRACTED: ["comment", "rank"],
+}
 DECISIONS = {
     "approve": commands.approve_revision,
     "request changes": commands.request_changes,
@@ -441,7 +451,7 @@ class ArchiveMachine(RuleBasedStateMachine):
     ) -> tuple[dict, dict]:
         """Keyword arguments for register_source/revise_source, and what the archive keeps."""
         given = {} if current is None else dict(current)
-        if current is None or data.draw(st.booleans(), label="new title"):
+        if current is None or not data.draw(st.booleans(), label="keep the title"):
             given["title"] = data.draw(PADDING) + data.draw(SOME_TEXT) + data.draw(PADDING)
         for name, choices in {
             "author": st.sampled_from(["", "Li Wei", "畑俊六", "Иван Петров"]),
@@ -611,17 +621,17 @@ class ArchiveMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     @_step
     def seed_the_archive(self, data):
-        """A published source with text and a published subject, a property of each value type
-        and a draft claim, so that every rule can run from the first step; the rest is drawn."""
+        """A source with text, a subject, a property of each value type and a claim, all
+        published, so that every rule can run from the first step; the rest is drawn."""
         self.add_source(data, held=True)
         self.add_subject(data, "event")
         for value_type in ("quantity", "date", "text", "subject"):
             self.add_property(data, value_type, data.draw(LABELS))
-        for kind in ("source", "subject"):
+        self.add_claim(data)
+        for kind in ("source", "subject", "claim"):
             state = self.records(kind)[0]
             self.review(data, "submit", kind, state, self.people["archivist"])
-            self.review(data, "approve", kind, state, self.people["reviewer"], may_be_stale=False)
-        self.add_claim(data)
+            self.review(data, "approve", kind, state, self.people["reviewer"], stale=False)
 
     # --- sources -----------------------------------------------------------------------------
 
@@ -657,7 +667,7 @@ class ArchiveMachine(RuleBasedStateMachine):
         given, kept = self.draw_source_fields(data, current=source.fields)
         text = source.text
         change = data.draw(
-            st.sampled_from(["keep", "append", "prepend", "replace", "clear", "quotes only"]),
+            st.sampled_from(["append", "keep", "quotes only", "replace", "prepend", "clear"]),
             label="text change",
         )
         sentence = data.draw(st.sampled_from(SENTENCES))
@@ -729,10 +739,10 @@ class ArchiveMachine(RuleBasedStateMachine):
     def revise_subject(self, data):
         subject = data.draw(st.sampled_from(self.subjects), label="subject")
         kind = data.draw(st.sampled_from(["event", "person", "place", "object"]), label="kind")
-        if data.draw(st.booleans(), label="new names"):
-            given, kept = self.draw_names(data)
-        else:
+        if data.draw(st.booleans(), label="keep the names"):
             given, kept = subject.names, subject.names
+        else:
+            given, kept = self.draw_names(data)
         actor, reason = self.draw_author(data), data.draw(REASONS)
         revise = functools.partial(
             commands.revise_subject,
@@ -893,24 +903,37 @@ class ArchiveMachine(RuleBasedStateMachine):
 
     # --- review ------------------------------------------------------------------------------
 
-    @rule(data=st.data(), action=st.sampled_from(REVIEW_ACTIONS + CLAIM_ACTIONS))
+    @rule(data=st.data(), kind=st.sampled_from(["claim", "source", "subject"]))
     @_step
-    def review_step(self, data, action):
-        """A step of the review workflow by someone in the right role (mostly) or not."""
-        kinds = ["claim"] if action in CLAIM_ACTIONS else ["claim", "source", "subject"]
-        kind = data.draw(st.sampled_from(kinds), label="record type")
+    def review_step(self, data, kind):
+        """The step of the review workflow that fits the record's state, by someone in the role
+        for it (who may still be refused: four eyes, a stale revision, an unpublished source)."""
         state = data.draw(st.sampled_from(self.records(kind)), label="record")
+        actions = REVIEW_ACTIONS + (CLAIM_ACTIONS if kind == "claim" else [])
+        action = data.draw(st.sampled_from([a for a in NEXT_STEPS[state.status] if a in actions]))
         if action in ("submit", "withdraw"):
             suited = self.authors
         elif action == "comment":
             suited = self.team
         else:
             suited = self.reviewers
-        anyone = [*self.team, self.people["visitor"]]
-        actor = data.draw(st.sampled_from(suited if data.draw(st.integers(0, 4)) else anyone))
-        self.review(data, action, kind, state, actor)
+        actor = data.draw(st.sampled_from(suited), label="actor")
+        self.review(data, action, kind, state, actor, reasons=REASONS)
 
-    def review(self, data, action: str, kind: str, state, actor, *, may_be_stale=True):
+    @rule(data=st.data(), kind=st.sampled_from(["claim", "source", "subject"]))
+    @_step
+    def review_misstep(self, data, kind):
+        """Any step of the review workflow by anyone: mostly refused for the role or the state."""
+        state = data.draw(st.sampled_from(self.records(kind)), label="record")
+        actions = REVIEW_ACTIONS + (CLAIM_ACTIONS if kind == "claim" else [])
+        action = data.draw(st.sampled_from(actions), label="action")
+        anyone = [*self.team, self.people["visitor"]]
+        actor = data.draw(st.sampled_from(anyone), label="actor")
+        self.review(data, action, kind, state, actor, reasons=MAYBE_REASON)
+
+    def review(
+        self, data, action: str, kind: str, state, actor, *, reasons=MAYBE_REASON, stale=True
+    ):
         """Run one review command, predicting whether and how the workflow refuses it."""
         is_author = actor in self.authors
         is_reviewer = actor in self.reviewers
@@ -935,9 +958,9 @@ class ArchiveMachine(RuleBasedStateMachine):
             event_types = ["SubmittedForReview" if action == "submit" else "SubmissionWithdrawn"]
         elif action in DECISIONS:
             revision = state.revision
-            if may_be_stale and data.draw(st.integers(0, 5), label="stale") == 0:
+            if stale and data.draw(st.integers(0, 5), label="stale") == 0:
                 revision += data.draw(st.sampled_from([-1, 1]), label="seen revision")
-            comment = data.draw(MAYBE_REASON, label="comment")
+            comment = data.draw(MAYBE_REASON if action == "approve" else reasons, label="comment")
             call = functools.partial(
                 DECISIONS[action], revision=revision, comment=comment, **target
             )
@@ -958,7 +981,9 @@ class ArchiveMachine(RuleBasedStateMachine):
             if action == "approve" and comment.strip():
                 event_types = ["CommentAdded", event_type]
         elif action == "comment":
-            text = data.draw(st.one_of(REASONS, st.just(" \n")), label="text")
+            text = data.draw(
+                st.one_of(REASONS, st.just(" \n")) if reasons is MAYBE_REASON else REASONS
+            )
             call = functools.partial(commands.add_review_comment, text=text, **target)
             if actor not in self.team:
                 refusal = (RoleRequired, None)
@@ -966,7 +991,7 @@ class ArchiveMachine(RuleBasedStateMachine):
                 refusal = (ValidationError, "text")
             event_types, after = ["CommentAdded"], state.status
         else:  # retract or rank a claim
-            reason = stamped = data.draw(MAYBE_REASON, label="reason")
+            reason = stamped = data.draw(reasons, label="reason")
             target = {"claim_id": state.id, "actor": actor, "reason": reason}
             rank = data.draw(st.sampled_from(list(Rank.values)), label="rank")
             if action == "retract":
@@ -1153,9 +1178,8 @@ class ArchiveMachine(RuleBasedStateMachine):
             return claim(citation={**citation, **changes})
 
         def subject_named(names, kind="event", **overrides):
-            return functools.partial(
-                commands.register_subject, kind=kind, names=names, actor=actor, **overrides
-            )
+            kwargs = {"kind": kind, "names": names, "actor": actor} | overrides
+            return functools.partial(commands.register_subject, **kwargs)
 
         def source_with(**changes):
             return functools.partial(
@@ -1352,12 +1376,11 @@ class ArchiveMachine(RuleBasedStateMachine):
             source = data.draw(st.sampled_from(sources), label="revised source")
 
             def revise_source(**changes):
-                fields = {"reason": "r", **source.fields, **changes}
+                fields = {"reason": "r", "actor": actor, **source.fields, **changes}
                 return functools.partial(
                     commands.revise_source,
                     source_id=source.id,
                     expected_version=source.version,
-                    actor=actor,
                     **fields,
                 )
 

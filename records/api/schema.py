@@ -35,11 +35,27 @@ STATUSES = {
 NOT_FOUND = {**ERROR, "description": "No published record with this id."}
 
 
+# The other formats have shapes of their own, described in docs/api.md.
+OTHER_FORMATS = {
+    "text/csv": {"type": "string", "description": "One header row, then one row per record."},
+    "application/ld+json": {
+        "type": "object",
+        "description": "A JSON-LD document using W3C PROV-O terms.",
+        "properties": {"@context": {"type": "object"}},
+        "required": ["@context"],
+    },
+}
+
+
 def add_public_statuses(result, generator, request, public):
     """drf-spectacular postprocessing hook (see SPECTACULAR_SETTINGS)."""
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
+            content = responses.get("200", {}).get("content", {})
+            for media_type, schema in OTHER_FORMATS.items():
+                if media_type in content:
+                    content[media_type] = {"schema": schema}
             for status, response in STATUSES.items():
                 responses.setdefault(status, response)
             if "{id}" in path:

@@ -1,6 +1,7 @@
 """The public API's views: thin, read-only, over the public gate (records.selectors)."""
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django_filters.rest_framework import DjangoFilterBackend
@@ -46,6 +47,14 @@ class PublicAPIView(APIView):
         params.refuse_unknown(request, self.allowed_parameters())
         request.as_of_time = params.as_of(request)
 
+    def handle_exception(self, exc):
+        """Errors are JSON whatever format was asked for: a CSV or JSON-LD client still gets a
+        body that names the bad parameter."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
     @property
     def when(self):
         """The moment to answer for (None: now); absent while the schema is being generated."""
@@ -61,6 +70,8 @@ class PublicAPIView(APIView):
 
 class PublicViewSet(PublicAPIView, viewsets.ReadOnlyModelViewSet):
     lookup_field = "id"
+    # Any id reaches the view, so a malformed one gets the API's JSON 404, not Django's page.
+    lookup_value_regex = "[^/]+"
     pagination_class = PublicCursorPagination
     filter_backends = [DjangoFilterBackend, CheckedOrderingFilter]
     renderer_classes = [JSONRenderer]
@@ -85,7 +96,7 @@ class PublicViewSet(PublicAPIView, viewsets.ReadOnlyModelViewSet):
         return Response(self._serialize([record], serializer_class, many=False))
 
     @extend_schema(responses=serializers.HistoryPageSerializer)
-    @action(detail=True)
+    @action(detail=True, renderer_classes=[JSONRenderer])
     def history(self, request, id=None):
         """Every published state of this record, oldest first: revisions, ranks, retraction."""
         entries = selectors.published_history(self.record_type, self.get_object().id)
@@ -370,3 +381,8 @@ def _feed_entry(entry) -> dict:
     else:
         body["content_digest"] = entry.content_digest
     return body
+
+
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/: a JSON 404, like the API's own."""
+    return JsonResponse({"detail": "No such endpoint; see /api/docs/."}, status=404)
