@@ -906,19 +906,23 @@ class ArchiveMachine(RuleBasedStateMachine):
     @rule(data=st.data(), kind=st.sampled_from(["claim", "source", "subject"]))
     @_step
     def review_step(self, data, kind):
-        """The step of the review workflow that fits the record's state, by someone in the role
-        for it (who may still be refused: four eyes, a stale revision, an unpublished source)."""
+        """One to three steps of the review workflow that fit the record's state as it goes, each
+        by someone in the role for it (who may still be refused: four eyes, a stale revision, a
+        claim citing an unpublished source), which ends the walk."""
         state = data.draw(st.sampled_from(self.records(kind)), label="record")
         actions = REVIEW_ACTIONS + (CLAIM_ACTIONS if kind == "claim" else [])
-        action = data.draw(st.sampled_from([a for a in NEXT_STEPS[state.status] if a in actions]))
-        if action in ("submit", "withdraw"):
-            suited = self.authors
-        elif action == "comment":
-            suited = self.team
-        else:
-            suited = self.reviewers
-        actor = data.draw(st.sampled_from(suited), label="actor")
-        self.review(data, action, kind, state, actor, reasons=REASONS)
+        for _ in range(data.draw(st.integers(1, 3), label="steps")):
+            fitting = [action for action in NEXT_STEPS[state.status] if action in actions]
+            action = data.draw(st.sampled_from(fitting), label="action")
+            if action in ("submit", "withdraw"):
+                suited = self.authors
+            elif action == "comment":
+                suited = self.team
+            else:
+                suited = self.reviewers
+            actor = data.draw(st.sampled_from(suited), label="actor")
+            if not self.review(data, action, kind, state, actor, reasons=REASONS):
+                return
 
     @rule(data=st.data(), kind=st.sampled_from(["claim", "source", "subject"]))
     @_step
@@ -933,8 +937,9 @@ class ArchiveMachine(RuleBasedStateMachine):
 
     def review(
         self, data, action: str, kind: str, state, actor, *, reasons=MAYBE_REASON, stale=True
-    ):
-        """Run one review command, predicting whether and how the workflow refuses it."""
+    ) -> bool:
+        """Run one review command, predicting whether and how the workflow refuses it. Returns
+        whether it was accepted."""
         is_author = actor in self.authors
         is_reviewer = actor in self.reviewers
         target = {"record_type": kind, "record_id": state.id, "actor": actor}
@@ -1011,7 +1016,7 @@ class ArchiveMachine(RuleBasedStateMachine):
         if refusal is not None:
             expected, field_name = refusal
             self.refused(expected, call, field_name=field_name, what=f"{action} ({kind})")
-            return
+            return False
         demoted = []
         if action == "rank" and rank == Rank.PREFERRED:
             demoted = [
@@ -1038,6 +1043,7 @@ class ArchiveMachine(RuleBasedStateMachine):
             reason=reason,
             stamped=stamped,
         )
+        return True
 
     def cites_published(self, claim: ClaimState) -> bool:
         cited = [
