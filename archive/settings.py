@@ -147,6 +147,10 @@ SPECTACULAR_SETTINGS = {
         "records.api.schema.add_public_statuses",
     ],
 }
+# History is a projection of the log: reverting from the history page would write a read model
+# behind the commands' back.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]

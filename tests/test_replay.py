@@ -621,17 +621,20 @@ class ArchiveMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     @_step
     def seed_the_archive(self, data):
-        """A source with text, a subject, a property of each value type and a claim, all
-        published, so that every rule can run from the first step; the rest is drawn."""
+        """A published source with text and a published subject, a property of each value type,
+        and a claim submitted for review and taken a few steps further, so that every rule can
+        run from the first step and claims start in varied states; the rest is drawn."""
         self.add_source(data, held=True)
         self.add_subject(data, "event")
         for value_type in ("quantity", "date", "text", "subject"):
             self.add_property(data, value_type, data.draw(LABELS))
         self.add_claim(data)
         for kind in ("source", "subject", "claim"):
-            state = self.records(kind)[0]
-            self.review(data, "submit", kind, state, self.people["archivist"])
-            self.review(data, "approve", kind, state, self.people["reviewer"], stale=False)
+            self.review(data, "submit", kind, self.records(kind)[0], self.people["archivist"])
+        for kind in ("source", "subject"):
+            reviewer = self.people["reviewer"]
+            self.review(data, "approve", kind, self.records(kind)[0], reviewer, stale=False)
+        self.review_walk(data, "claim", self.claims[0])
 
     # --- sources -----------------------------------------------------------------------------
 
@@ -906,10 +909,12 @@ class ArchiveMachine(RuleBasedStateMachine):
     @rule(data=st.data(), kind=st.sampled_from(["claim", "source", "subject"]))
     @_step
     def review_step(self, data, kind):
+        self.review_walk(data, kind, data.draw(st.sampled_from(self.records(kind)), label="record"))
+
+    def review_walk(self, data, kind, state):
         """One to three steps of the review workflow that fit the record's state as it goes, each
         by someone in the role for it (who may still be refused: four eyes, a stale revision, a
         claim citing an unpublished source), which ends the walk."""
-        state = data.draw(st.sampled_from(self.records(kind)), label="record")
         actions = REVIEW_ACTIONS + (CLAIM_ACTIONS if kind == "claim" else [])
         for _ in range(data.draw(st.integers(1, 3), label="steps")):
             fitting = [action for action in NEXT_STEPS[state.status] if action in actions]
@@ -1482,7 +1487,7 @@ class ArchiveMachine(RuleBasedStateMachine):
             }
         return refusals
 
-    @precondition(lambda self: self.events >= self.rebuilt_at + 5)
+    @precondition(lambda self: self.events >= self.rebuilt_at + 10)
     @rule()
     @_step
     def rebuild_midway(self):
