@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from records.events import DomainEvent
-from records.hashing import GENESIS_HASH, event_hash
+from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 
 
@@ -171,18 +171,7 @@ def append(
                     recorded_at=recorded_at + (offset - 1) * ONE_MICROSECOND,
                     previous_hash=previous_hash,
                 )
-                row.hash = event_hash(
-                    position=row.position,
-                    stream_id=row.stream_id,
-                    stream_type=row.stream_type,
-                    version=row.version,
-                    event_type=row.event_type,
-                    schema_version=row.schema_version,
-                    data=row.data,
-                    metadata=row.metadata,
-                    recorded_at=row.recorded_at,
-                    previous_hash=row.previous_hash,
-                )
+                row.hash = hash_of_row(row, previous_hash)
                 row.save(force_insert=True)
                 previous_hash = row.hash
                 stored.append(row)
