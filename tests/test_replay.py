@@ -49,6 +49,7 @@ from records.models import (
     Subject,
 )
 from records.models.projections import PublicStatus, Rank, Status
+from records.projections import PROJECTION_MODELS
 from records.replay import check_replay, describe_differences, rebuild, snapshot
 from records.validation import NOTHING_CHANGED
 from records.workflow import (
@@ -144,7 +145,7 @@ CLAIM_ACTIONS = ["rank", "retract"]
 NEXT_STEPS = {
     Status.DRAFT: ["submit", "comment"],
     Status.IN_REVIEW: ["approve", "request changes", "withdraw", "comment", "reject"],
-    Status.CHANGES_REQUESTED: ["comment", "submit"],
+    Status.CHANGES_REQUESTED: ["comment"],  # revising it makes it a draft again
     Status.PUBLISHED: ["rank", "comment", "retract"],
     Status.REJECTED: ["comment"],
     Status.RETRACTED: ["comment", "rank"],
@@ -263,6 +264,22 @@ class ClaimState(Reviewed):
         return (self.subject_id, self.prop.id)
 
 
+# Every projection table and its history table, as records.replay walks them.
+TABLES = [
+    table
+    for model in PROJECTION_MODELS
+    for table in (model, model.history.model if hasattr(model, "history") else None)
+    if table is not None
+]
+
+
+def _rows() -> list[list[tuple]]:
+    """Every row of every projection and history table, surrogate ids included: for a
+    before-and-after comparison around a command, where nothing is renumbered, this is as strict
+    as snapshot() and cheaper."""
+    return [list(table.objects.order_by("pk").values_list()) for table in TABLES]
+
+
 MODELS = {
     "source": (Source, PublishedSource),
     "subject": (Subject, PublishedSubject),
@@ -298,7 +315,7 @@ class ArchiveMachine(RuleBasedStateMachine):
         self.serial = 0
         self.events = StoredEvent.objects.count()
         self.rebuilt_at = self.events
-        self.cached: tuple[int, dict] | None = None
+        self.cached: tuple[int, list] | None = None
         self.clean = True
         # Each example runs in a savepoint that teardown rolls back, so examples start alike.
         self.atomic = transaction.atomic()
@@ -328,15 +345,20 @@ class ArchiveMachine(RuleBasedStateMachine):
         record_id = uuid.UUID(str(record_id))
         return next(state for state in self.records(kind) if state.id == record_id)
 
-    def live(self) -> dict:
-        """snapshot() of the live state; it changes only when a command is accepted."""
+    def rows(self) -> list:
+        """_rows() of the live state; they change only when a command is accepted."""
         if self.cached is None or self.cached[0] != self.events:
-            self.cached = (self.events, snapshot())
+            self.cached = (self.events, _rows())
         return self.cached[1]
+
+    def assert_nothing_changed(self, before: list, what: str):
+        after = _rows()
+        for table, rows_before, rows_after in zip(TABLES, before, after, strict=True):
+            assert rows_after == rows_before, f"{what}, yet {table._meta.label} rows changed"
 
     def assert_replay_gives_the_live_state(self):
         self.assert_the_archive_holds_what_was_accepted()
-        live = self.live()
+        live = snapshot()
         assert rebuild() == self.events
         replayed = snapshot()
         assert replayed == live, describe_differences(live, replayed)
@@ -383,7 +405,7 @@ class ArchiveMachine(RuleBasedStateMachine):
         assert record.last_position == last.position
         assert record.history.count() == state.version  # one history row per event
         newest = record.history.first()
-        assert newest.history_user == actor
+        assert newest.history_user_id == actor.pk
         assert newest.history_date == last.recorded_at == record.updated_at
         stamped = reason if stamped is None else stamped
         assert newest.history_change_reason == _change_reason(last.event_type, stamped)
@@ -412,14 +434,13 @@ class ArchiveMachine(RuleBasedStateMachine):
 
     def refused(self, expected, call, *, field_name: str | None = None, what: str = ""):
         """The command is refused, and nothing at all is stored or changed."""
-        events, before = StoredEvent.objects.count(), self.live()
+        events, before = StoredEvent.objects.count(), self.rows()
         with pytest.raises(expected) as refusal:
             call()
         if field_name is not None:
             assert field_name in refusal.value.message_dict, refusal.value.message_dict
         assert StoredEvent.objects.count() == events == self.events
-        after = snapshot()
-        assert after == before, f"refused, yet rows changed: {describe_differences(before, after)}"
+        self.assert_nothing_changed(before, f"refused ({what or expected.__name__})")
         label_example(f"refused: {what or expected.__name__}")
         return refusal.value
 
@@ -635,6 +656,7 @@ class ArchiveMachine(RuleBasedStateMachine):
             reviewer = self.people["reviewer"]
             self.review(data, "approve", kind, self.records(kind)[0], reviewer, stale=False)
         self.review_walk(data, "claim", self.claims[0])
+        self.rebuilt_at = self.events  # a rebuild "midway" comes after some drawn steps
 
     # --- sources -----------------------------------------------------------------------------
 
@@ -968,7 +990,7 @@ class ArchiveMachine(RuleBasedStateMachine):
             event_types = ["SubmittedForReview" if action == "submit" else "SubmissionWithdrawn"]
         elif action in DECISIONS:
             revision = state.revision
-            if stale and data.draw(st.integers(0, 5), label="stale") == 0:
+            if stale and data.draw(st.integers(0, 5), label="stale") == 5:
                 revision += data.draw(st.sampled_from([-1, 1]), label="seen revision")
             comment = data.draw(MAYBE_REASON if action == "approve" else reasons, label="comment")
             call = functools.partial(
@@ -1061,41 +1083,39 @@ class ArchiveMachine(RuleBasedStateMachine):
 
     # --- stale versions, retries and refusals --------------------------------------------------
 
-    @precondition(lambda self: any(s.revisable for s in [*self.sources, *self.subjects]))
-    @rule(data=st.data(), lost_race=st.booleans())
+    @precondition(lambda self: any(map(self.revisable_for_revision, self.claims)))
+    @rule(data=st.data())
     @_step
-    def revision_from_a_stale_version(self, data, lost_race):
-        """A revision made against a version that is no longer the record's is refused with
-        ConcurrencyError and stores nothing. In a lost race the other archivist's revision, made
-        against the same version first, is the one kept."""
-        kinds = [
-            kind
-            for kind in ("claim", "source", "subject")
-            if any(self.revisable_for_revision(state) for state in self.records(kind))
-        ]
-        kind = data.draw(st.sampled_from(kinds), label="record type")
-        candidates = [state for state in self.records(kind) if self.revisable_for_revision(state)]
-        state = data.draw(st.sampled_from(candidates), label="record")
-        winner, loser = data.draw(st.permutations(self.authors[:2]), label="archivists")
-        reason = data.draw(REASONS)
-        event_type, attempt = {
-            "source": ("SourceRevised", self.retitle),
-            "subject": ("SubjectRevised", self.add_alias),
-            "claim": ("ClaimRevised", self.renote),
-        }[kind]
-        read = state.version
-        if lost_race:
-            call, accepted = attempt(state, read, winner, reason)
-            record = call()
-            state.revised(winner)
-            accepted()
-            self.recorded(record, state, event_types=[event_type], actor=winner, reason=reason)
-            stale = read
-        else:
-            stale = data.draw(st.sampled_from([read - 1, read + 1, 0]), label="stale version")
-        call, _ = attempt(state, stale, loser, reason)
-        refusal = self.refused(ConcurrencyError, call, what=f"{kind} revised from a stale version")
-        assert (refusal.expected, refusal.actual) == (stale, state.version)
+    def revisions_from_a_stale_version(self, data):
+        """For a claim, and a source and a subject where one can be revised: a revision made
+        against a version that is no longer the record's is refused with ConcurrencyError and
+        stores nothing. In a lost race the other archivist's revision, made against the same
+        version first, is the one kept."""
+        for kind, event_type, attempt in (
+            ("claim", "ClaimRevised", self.renote),
+            ("source", "SourceRevised", self.retitle),
+            ("subject", "SubjectRevised", self.add_alias),
+        ):
+            candidates = [s for s in self.records(kind) if self.revisable_for_revision(s)]
+            if not candidates:
+                continue
+            state = data.draw(st.sampled_from(candidates), label=f"{kind}")
+            winner, loser = data.draw(st.permutations(self.authors[:2]), label="archivists")
+            reason = data.draw(REASONS)
+            read = state.version
+            if data.draw(st.booleans(), label="lost race"):
+                call, accepted = attempt(state, read, winner, reason)
+                record = call()
+                state.revised(winner)
+                accepted()
+                self.recorded(record, state, event_types=[event_type], actor=winner, reason=reason)
+                stale = read
+            else:
+                stale = data.draw(st.sampled_from([read - 1, read + 1, 0]), label="stale version")
+            call, _ = attempt(state, stale, loser, reason)
+            what = f"{kind} revised from a stale version"
+            refusal = self.refused(ConcurrencyError, call, what=what)
+            assert (refusal.expected, refusal.actual) == (stale, state.version)
 
     def revisable_for_revision(self, state) -> bool:
         return state.revisable and (not isinstance(state, ClaimState) or self.holds(state.citation))
@@ -1150,13 +1170,12 @@ class ArchiveMachine(RuleBasedStateMachine):
             if claim.registration and self.holds(claim.registration[1]):
                 register = functools.partial(commands.register_claim, **claim.registration[0])
                 retries.append(("register_claim", register, claim.id))
-        if retries and data.draw(st.integers(0, 3), label="retry") == 0:
+        if retries and data.draw(st.integers(0, 3), label="retry") == 3:
             what, command, record_id = data.draw(st.sampled_from(retries), label="retried")
-            events, before = StoredEvent.objects.count(), self.live()
+            events, before = StoredEvent.objects.count(), self.rows()
             assert command().pk == record_id
-            after = snapshot()
             assert StoredEvent.objects.count() == events == self.events
-            assert after == before, f"a retry changed rows: {describe_differences(before, after)}"
+            self.assert_nothing_changed(before, f"a retried {what} was acknowledged")
             label_example(f"acknowledged a retried {what}")
             return
         candidates = self.refusals(data)
@@ -1515,7 +1534,7 @@ def test_replaying_any_sequence_of_commands_gives_the_same_archive(people):
         lambda: ArchiveMachine(people),
         settings=settings(
             max_examples=30,
-            stateful_step_count=20,
+            stateful_step_count=10,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
