@@ -84,7 +84,7 @@ def describe_differences(live: dict, replayed: dict, limit: int = 10) -> list[st
 
 
 def _identify(row: dict) -> str:
-    parts = [f"id={row.get('id')}"]
+    parts = [f"id={row.get('id', row.get('position'))}"]
     if "last_position" in row:
         parts.append(f"last event at position {row['last_position']}")
     if "history_date" in row:

@@ -29,6 +29,7 @@ from records.validation import EXPECTED_BOOLEAN, REQUIRED, Errors
 WRONG_FIELDS = "A {value_type} value has no field {fields}; property {label!r} takes {value_type}."
 WRONG_TYPE = "Property {label!r} takes a {expected} value, not {given}."
 NOT_A_NUMBER = "Enter a number, such as 250000 or 12.5."
+NUMBER_OUT_OF_RANGE = "At most 24 digits before the decimal point and 6 after."
 LOWER_ABOVE_BEST = "The lower bound ({lower}) is above the best value ({best})."
 BEST_ABOVE_UPPER = "The best value ({best}) is above the upper bound ({upper})."
 LOWER_ABOVE_UPPER = "The lower bound ({lower}) is above the upper bound ({upper})."
@@ -104,6 +105,11 @@ def _decimal(errors: Errors, field: str, raw) -> Decimal | None:
         return None
     if not number.is_finite():
         errors.add(field, NOT_A_NUMBER)
+        return None
+    # The read models store numeric(30, 6): refuse what they cannot hold rather than round it.
+    plain = number.normalize()
+    if abs(plain) >= Decimal(10) ** 24 or plain.as_tuple().exponent < -6:
+        errors.add(field, NUMBER_OUT_OF_RANGE)
         return None
     return number
 
@@ -255,6 +261,15 @@ def normalise_citation(errors: Errors, raw) -> dict:
     }
 
 
+def _occurrences(text: str, quote: str) -> int:
+    """How many places the quote starts at, overlapping ones included ("ha ha" in "ha ha ha")."""
+    count, start = 0, text.find(quote)
+    while start != -1:
+        count += 1
+        start = text.find(quote, start + 1)
+    return count
+
+
 def locate_quote(
     errors: Errors, text: str, quote: str, start: int | None, end: int | None
 ) -> tuple[int | None, int | None]:
@@ -265,7 +280,7 @@ def locate_quote(
             )
         return None, None
     if start is None and end is None:
-        count = text.count(quote)
+        count = _occurrences(text, quote)
         if count == 0:
             errors.add("citation.quote", QUOTE_NOT_IN_TEXT)
             return None, None

@@ -182,3 +182,66 @@ def test_a_source_revision_that_keeps_quotes_in_place_is_accepted(archivist, wor
     assert revised.version == 2 and str(revised.accessed) == "2026-11-01"
     claim.refresh_from_db()
     assert revised.full_text[claim.quote_start : claim.quote_end] == claim.quote
+
+
+def test_an_overlapping_repeated_quote_is_ambiguous(archivist, world):
+    from django.core.exceptions import ValidationError
+
+    from records.values import QUOTE_AMBIGUOUS
+
+    src = factories.source(archivist, title="Laughter", full_text="ha ha ha")
+    with pytest.raises(ValidationError) as refused:
+        factories.deaths_claim(
+            archivist, subject_record=world["subject"], prop=world["deaths"], src=src, quote="ha ha"
+        )
+    assert refused.value.message_dict == {"citation.start": [QUOTE_AMBIGUOUS.format(count=2)]}
+
+
+@pytest.mark.parametrize("best", ["1e25", "0.1234567"])
+def test_a_number_the_archive_cannot_hold_exactly_is_refused(archivist, world, best):
+    from django.core.exceptions import ValidationError
+
+    from records.values import NUMBER_OUT_OF_RANGE
+
+    events = StoredEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        commands.register_claim(
+            subject_id=world["subject"].pk,
+            property_id=commands.define_property(
+                key="area", label="area", value_type="quantity", unit="km2", actor=archivist
+            ).pk,
+            value={"original": best, "best": best},
+            citation={"source_id": world["source"].pk, "quote": "On April 18, 1942"},
+            actor=archivist,
+        )
+    assert refused.value.message_dict == {"value.best": [NUMBER_OUT_OF_RANGE]}
+    assert StoredEvent.objects.count() == events + 1  # the property only
+
+
+def test_a_retried_registration_is_acknowledged_even_if_the_world_moved_on(archivist, world):
+    bare = factories.source(archivist, title="Untranscribed", full_text="")
+    claim_id, event_id = uuid.uuid4(), uuid.uuid4()
+    quote = "Chinese estimates put the death toll at 250,000 civilians."
+
+    def register():
+        return factories.deaths_claim(
+            archivist,
+            subject_record=world["subject"],
+            prop=world["deaths"],
+            src=bare,
+            quote=quote,
+            claim_id=claim_id,
+            event_id=event_id,
+        )
+
+    register()
+    commands.revise_source(
+        source_id=bare.pk,
+        expected_version=1,
+        title=bare.title,
+        full_text=f"{quote} {quote}",  # the quote now occurs twice: a fresh claim would be refused
+        reason="Transcribed",
+        actor=archivist,
+    )
+    assert register().pk == claim_id
+    assert len(read_stream(claim_id)) == 1

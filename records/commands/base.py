@@ -53,6 +53,15 @@ def is_retry(event_id: uuid.UUID | None, record_id) -> bool:
     )
 
 
+def registered_before(event_id: uuid.UUID | None, model):
+    """The record a retried registration already made, or None. Checked before validation:
+    the world may have moved on since the first run (a source gained its text, say)."""
+    if event_id is None:
+        return None
+    stored = StoredEvent.objects.filter(event_id=event_id, version=1).values("stream_id").first()
+    return model.objects.filter(pk=stored["stream_id"]).first() if stored else None
+
+
 def review_state(record, kind: str) -> ReviewState:
     return ReviewState(
         kind=kind,

@@ -8,7 +8,15 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, existing, is_retry, load, record_event, review_state
+from records.commands.base import (
+    check_actor,
+    existing,
+    is_retry,
+    load,
+    record_event,
+    registered_before,
+    review_state,
+)
 from records.event_store import NO_STREAM
 from records.models import Claim, Property, Subject
 from records.validation import NOTHING_CHANGED, Errors
@@ -56,6 +64,9 @@ def register_claim(
     are: conflicting estimates stand side by side."""
     check_actor(actor)
     workflow.check_can_author(actor, "register claims")
+    retried = registered_before(event_id, Claim)
+    if retried is not None:
+        return retried
     with transaction.atomic():
         errors = Errors()
         subject = existing(errors, Subject, subject_id, "subject")

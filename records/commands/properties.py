@@ -9,7 +9,7 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, record_event
+from records.commands.base import check_actor, record_event, registered_before
 from records.event_store import NO_STREAM
 from records.models import Property
 from records.models.projections import ValueType
@@ -39,6 +39,9 @@ def define_property(
     a subject can have several true values at once, so differing claims do not dispute."""
     check_actor(actor)
     workflow.check_can_author(actor, "define properties")
+    retried = registered_before(event_id, Property)
+    if retried is not None:
+        return retried
     with transaction.atomic():
         errors = Errors()
         key = errors.text("key", key, required=True)

@@ -9,7 +9,14 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, is_retry, load, record_event, review_state
+from records.commands.base import (
+    check_actor,
+    is_retry,
+    load,
+    record_event,
+    registered_before,
+    review_state,
+)
 from records.event_store import NO_STREAM
 from records.models import Claim, Source
 from records.validation import NOTHING_CHANGED, Errors
@@ -75,6 +82,9 @@ def register_source(
     """Register a document, testimony or data set that claims are taken from, as a draft."""
     check_actor(actor)
     workflow.check_can_author(actor, "register sources")
+    retried = registered_before(event_id, Source)
+    if retried is not None:
+        return retried
     errors = Errors()
     fields = _source_fields(errors, locals())
     reason = errors.text("reason", reason)

@@ -8,7 +8,14 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, is_retry, load, record_event, review_state
+from records.commands.base import (
+    check_actor,
+    is_retry,
+    load,
+    record_event,
+    registered_before,
+    review_state,
+)
 from records.event_store import NO_STREAM
 from records.models import Subject
 from records.models.projections import SubjectKind
@@ -54,6 +61,9 @@ def register_subject(
     """Register what claims are about, as a draft."""
     check_actor(actor)
     workflow.check_can_author(actor, "register subjects")
+    retried = registered_before(event_id, Subject)
+    if retried is not None:
+        return retried
     errors = Errors()
     fields = _subject_fields(errors, kind, names)
     reason = errors.text("reason", reason)
