@@ -40,13 +40,18 @@ class BadAsOf(ValueError):
     pass
 
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def resolve_as_of(as_of: AsOf) -> datetime | None:
     """The time a public read should be answered for; None means now."""
     if as_of is None or as_of == "":
         return None
     if isinstance(as_of, datetime):
         return as_of if timezone.is_aware(as_of) else timezone.make_aware(as_of)
-    if isinstance(as_of, int) or (isinstance(as_of, str) and as_of.isdigit()):
+    if isinstance(as_of, int) or (isinstance(as_of, str) and is_whole_number(as_of)):
         recorded = (
             StoredEvent.objects.filter(position__lte=int(as_of))
             .order_by("-position")

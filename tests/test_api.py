@@ -147,6 +147,9 @@ def test_ordering_and_cursor_pagination_walk_every_claim_once(api, seeded):
     [
         ("claims", {"colour": "red"}, "colour"),
         ("claims", {"as_of": "yesterday"}, "as_of"),
+        ("claims", {"as_of": "¹"}, "as_of"),
+        ("claims", {"limit": "²"}, "limit"),
+        ("changes", {"after": "³"}, "after"),
         ("claims", {"limit": "0"}, "limit"),
         ("claims", {"limit": "lots"}, "limit"),
         ("claims", {"cursor": "not-a-cursor"}, "cursor"),

@@ -4,6 +4,8 @@ from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 
+from records.selectors import is_whole_number as _is_whole_number
+
 BAD_LIMIT = "limit must be a whole number from 1 to {maximum}."
 BAD_CURSOR = "This cursor is not one the API gave; start again from the first page."
 BAD_ORDERING = "Order by one of: {allowed} (prefix - to reverse)."
@@ -18,7 +20,7 @@ class PublicCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not _is_whole_number(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [BAD_LIMIT.format(maximum=self.max_page_size)]}
             )

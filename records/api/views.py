@@ -18,6 +18,7 @@ from records.api import filters, params, related, serializers
 from records.api.pagination import CheckedOrderingFilter, PublicCursorPagination
 from records.api.renderers import CSVRenderer, JSONLDRenderer
 from records.models import Fact
+from records.selectors import is_whole_number as _is_whole_number
 
 UNKNOWN_FORMAT = "This endpoint gives: {formats}."
 
@@ -364,7 +365,11 @@ def _whole_number(request, name, default, message, *, minimum, maximum=None):
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+    if (
+        not _is_whole_number(raw)
+        or int(raw) < minimum
+        or (maximum is not None and int(raw) > maximum)
+    ):
         raise exceptions.ValidationError({name: [message]})
     return int(raw)
 
