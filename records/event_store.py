@@ -8,6 +8,7 @@ links every event into the hash chain.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ class AppendResult:
     duplicate: bool
 
 
-def _lock_log() -> None:
+def lock_log() -> None:
+    """Take the append lock now (it is held until the transaction ends). ``append`` takes it
+    itself; a command takes it first when the rule it checks spans several streams."""
     if connection.vendor == "postgresql":
         # EXCLUSIVE blocks other appenders until commit but lets readers through, so position
         # order equals commit order and a reader paging by position never skips an event.
@@ -113,8 +116,10 @@ def append(
     reason: str = "",
     correlation_id: str | None = None,
     event_ids: Sequence[uuid.UUID] | None = None,
+    request: str | None = None,
 ) -> AppendResult:
-    """Append ``events`` to one stream, atomically; all or nothing."""
+    """Append ``events`` to one stream, atomically; all or nothing. ``request`` is the digest
+    of the command that asked for them, kept so that a retry can be told from a reused id."""
     if not events:
         raise ValueError("append needs at least one event")
     stream_types = {event.stream_type for event in events}
@@ -130,9 +135,11 @@ def append(
         "reason": reason,
         "correlation_id": correlation_id or str(uuid.uuid4()),
     }
+    if request is not None:
+        metadata["request"] = request
     try:
         with transaction.atomic():
-            _lock_log()
+            lock_log()
             retried = _acknowledge_retry(stream_id, events, ids)
             if retried is not None:
                 return retried
@@ -167,7 +174,11 @@ def append(
                     event_type=event.type_name(),
                     schema_version=event.schema_version,
                     data=event.to_data(),
-                    metadata=metadata,
+                    # A fresh nonce for each event: the public feed shows digests of events
+                    # it cannot show, and without one, an event whose content an outsider can
+                    # guess (a short review comment, made alongside a public approval whose
+                    # metadata is shown) could be confirmed by hashing the guess.
+                    metadata={**metadata, "nonce": secrets.token_hex(16)},
                     recorded_at=recorded_at + (offset - 1) * ONE_MICROSECOND,
                     previous_hash=previous_hash,
                 )

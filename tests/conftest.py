@@ -47,9 +47,10 @@ def _append_only_restored(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def committed_db(_append_only_restored, transactional_db):
+def committed_db(_append_only_restored, django_db_serialized_rollback, transactional_db):
     """Real, committed transactions, for tests that use several threads (each thread has its own
-    connection and would not see an uncommitted test transaction).
+    connection and would not see an uncommitted test transaction). What the migrations stored
+    (the roles) is restored before the test, since an earlier one's flush removed it.
 
     Afterwards Django's flush empties the database. Removing events needs the append-only
     triggers lifted: only this clean-up does that, and ``_append_only_restored`` puts them back."""

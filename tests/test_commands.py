@@ -4,8 +4,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from records import commands
+from records.commands.base import EVENT_ID_REUSED
 from records.event_store import ConcurrencyError, read_stream
 from records.models import Claim, Fact, StoredEvent
 from records.models.projections import fact_id_for
@@ -245,3 +247,74 @@ def test_a_retried_registration_is_acknowledged_even_if_the_world_moved_on(archi
     )
     assert register().pk == claim_id
     assert len(read_stream(claim_id)) == 1
+
+
+def test_an_event_id_reused_for_another_request_is_refused_and_stores_nothing(
+    archivist, other_archivist, world
+):
+    """An event id is an idempotency key: only the very same request, repeated, is a retry."""
+    event_id = uuid.uuid4()
+    claim = factories.deaths_claim(
+        archivist,
+        subject_record=world["subject"],
+        prop=world["deaths"],
+        src=world["source"],
+        event_id=event_id,
+    )
+    reuses = {
+        "other arguments": lambda: factories.deaths_claim(
+            archivist,
+            subject_record=world["subject"],
+            prop=world["deaths"],
+            src=world["source"],
+            best=200000,
+            quote="Others say around 200,000 died.",
+            event_id=event_id,
+        ),
+        "another user": lambda: factories.deaths_claim(
+            other_archivist,
+            subject_record=world["subject"],
+            prop=world["deaths"],
+            src=world["source"],
+            event_id=event_id,
+        ),
+        "another registration": lambda: factories.subject(archivist, event_id=event_id),
+        "a revision": lambda: commands.revise_claim(
+            claim_id=claim.pk,
+            expected_version=1,
+            value={"original": "250,000", "best": 250000},
+            citation={"source_id": world["source"].pk, "quote": claim.quote},
+            note="rounded",
+            reason="A note",
+            actor=archivist,
+            event_id=event_id,
+        ),
+        "a review step": lambda: commands.submit_for_review(
+            record_type="claim", record_id=claim.pk, actor=archivist, event_id=event_id
+        ),
+    }
+    events = StoredEvent.objects.count()
+    for what, reuse in reuses.items():
+        with pytest.raises(ValidationError) as refused:
+            reuse()
+        assert refused.value.message_dict == {
+            "event_id": [EVENT_ID_REUSED.format(value=event_id)]
+        }, what
+        assert StoredEvent.objects.count() == events, what
+    assert Claim.objects.get(pk=claim.pk).version == 1
+
+
+def test_an_event_id_of_one_review_step_cannot_acknowledge_another(archivist, reviewer, world):
+    claim = factories.deaths_claim(
+        archivist, subject_record=world["subject"], prop=world["deaths"], src=world["source"]
+    )
+    event_id = uuid.uuid4()
+    commands.submit_for_review(
+        record_type="claim", record_id=claim.pk, actor=archivist, event_id=event_id
+    )
+    with pytest.raises(ValidationError) as refused:
+        commands.withdraw_submission(
+            record_type="claim", record_id=claim.pk, actor=archivist, event_id=event_id
+        )
+    assert "event_id" in refused.value.message_dict
+    assert Claim.objects.get(pk=claim.pk).status == "in_review"

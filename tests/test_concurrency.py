@@ -4,11 +4,15 @@ import threading
 import uuid
 from collections import Counter
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 
+from records import commands
 from records.event_store import ANY, ConcurrencyError, append, iter_log, read_stream, stream_version
 from records.hashing import verify_chain
-from records.models import StoredEvent
+from records.models import Claim, PublishedClaim, StoredEvent
+from records.models.projections import Rank
+from tests import factories
 from tests.conftest import make_user
 from tests.test_event_store import NoteTaken
 
@@ -112,4 +116,55 @@ def test_concurrent_appends_get_non_interleaved_positions_in_commit_order(commit
     assert times == sorted(times) and len(set(times)) == len(times), (
         "recorded_at must strictly increase along positions (commit order)"
     )
+    assert verify_chain(iter_log()).ok
+
+
+def test_concurrent_preferences_leave_one_preferred_claim(committed_db):
+    """Each reviewer prefers a different claim of one fact at the same moment. Each ranking's
+    version check covers only its own claim, so the fact-wide rule needs the append lock."""
+    archivist, reviewer = (
+        make_user("racing-archivist", "Archivist"),
+        make_user("racing-reviewer", "Reviewer"),
+    )
+    world = factories.published_world(archivist, reviewer)
+    claims = [
+        factories.publish(
+            factories.deaths_claim(
+                archivist,
+                subject_record=world["subject"],
+                prop=world["deaths"],
+                src=world["source"],
+                best=best,
+                quote=quote,
+            ),
+            "claim",
+            author=archivist,
+            reviewer=reviewer,
+        )
+        for best, quote in [
+            (250000, "Chinese estimates put the death toll at 250,000 civilians."),
+            (200000, "Others say around 200,000 died."),
+        ]
+    ]
+    rounds = 5
+    for round_number in range(rounds):
+
+        def prefer(index: int, round_number=round_number) -> str:
+            claim = claims[index % len(claims)]
+            commands.rank_claim(
+                claim_id=claim.pk,
+                rank="preferred",
+                reason=f"round {round_number}, reviewer {index}",
+                actor=reviewer,
+            )
+            return "ranked"
+
+        outcomes = _run_threads(4, prefer)
+        # A ranking may be refused (the claim is already preferred) but never break the rule.
+        assert all(o == "ranked" or isinstance(o, ValidationError) for o in outcomes), outcomes
+        preferred = Claim.objects.filter(fact=claims[0].fact_id, rank=Rank.PREFERRED)
+        assert preferred.count() == 1
+        assert (
+            PublishedClaim.objects.filter(fact=claims[0].fact_id, rank=Rank.PREFERRED).count() == 1
+        )
     assert verify_chain(iter_log()).ok

@@ -1,10 +1,13 @@
 """The review workflow: exact-revision approval, four eyes, retraction, ranks and comments."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from records import commands, selectors
+from records.commands.review import QUOTE_NOT_PUBLISHED
 from records.event_store import read_stream
-from records.models import PublishedClaim, ReviewComment
+from records.hashing import content_digest, digest
+from records.models import Claim, PublishedClaim, ReviewComment
 from records.models.projections import PublicStatus, Rank, Status
 from records.workflow import (
     CANNOT_REVISE,
@@ -281,3 +284,154 @@ def test_a_retried_decision_is_acknowledged_once(archivist, reviewer, claim):
             record_type="claim", record_id=claim.pk, revision=1, actor=reviewer, event_id=event_id
         )
     assert event_types(claim).count("RevisionApproved") == 1
+
+
+def test_a_feed_reader_cannot_confirm_a_guessed_approval_comment(archivist, reviewer, claim):
+    """The approval is public and its comment is not, yet they are stored together. Were their
+    metadata alike, the approval's metadata digest and a guessed comment would reproduce the
+    comment event's content digest; each event's own nonce prevents that."""
+    commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=archivist)
+    commands.approve_revision(
+        record_type="claim", record_id=claim.pk, revision=1, comment="Checked.", actor=reviewer
+    )
+    comment_event, approval_event = read_stream(claim.pk)[-2:]
+    feed = {entry.position: entry for entry in selectors.change_feed()}
+    approval = feed[approval_event.position].event
+    hidden = feed[comment_event.position]
+    assert not hidden.public
+    guess = content_digest(
+        stream_id=approval["stream_id"],
+        stream_type="claim",
+        version=approval["version"] - 1,
+        event_type="CommentAdded",
+        schema_version=1,
+        data={
+            "record_type": "claim",
+            "record_id": str(claim.pk),
+            "revision": 1,
+            "text": "Checked.",
+        },
+        metadata_digest=approval["metadata_digest"],
+        recorded_at=comment_event.recorded_at,
+    )
+    assert guess != hidden.content_digest
+    # The guess is right in every part but the metadata: with it, the digest is reproduced.
+    assert comment_event.data == {
+        "record_type": "claim",
+        "record_id": str(claim.pk),
+        "revision": 1,
+        "text": "Checked.",
+    }
+    assert hidden.content_digest == content_digest(
+        stream_id=approval["stream_id"],
+        stream_type="claim",
+        version=approval["version"] - 1,
+        event_type="CommentAdded",
+        schema_version=1,
+        data=comment_event.data,
+        metadata_digest=digest(comment_event.metadata),
+        recorded_at=comment_event.recorded_at,
+    )
+
+
+def test_a_quote_found_only_in_a_draft_of_the_source_cannot_be_approved(
+    archivist, other_archivist, reviewer, world
+):
+    source = world["source"]
+    added = "A later survey counted 260,000 dead."
+    source = commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        title=source.title,
+        licence=source.licence,
+        full_text=source.full_text + "\n" + added,
+        reason="Second page transcribed.",
+        actor=other_archivist,
+    )
+    claim = factories.deaths_claim(
+        archivist,
+        subject_record=world["subject"],
+        prop=world["deaths"],
+        src=source,
+        best=260000,
+        quote=added,
+    )
+    commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=archivist)
+    with pytest.raises(WrongState) as refused:
+        commands.approve_revision(
+            record_type="claim", record_id=claim.pk, revision=1, actor=reviewer
+        )
+    assert refused.value.message == QUOTE_NOT_PUBLISHED
+    assert not PublishedClaim.objects.exists()
+
+    factories.publish(source, "source", author=other_archivist, reviewer=reviewer)
+    commands.approve_revision(record_type="claim", record_id=claim.pk, revision=1, actor=reviewer)
+    assert PublishedClaim.objects.get().quote == added
+
+
+def test_preferring_a_claim_leaves_a_retracted_preferred_claim_as_it_was(
+    archivist, reviewer, world, claim
+):
+    first = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
+    commands.rank_claim(claim_id=first.pk, rank="preferred", reason="Official", actor=reviewer)
+    commands.retract_claim(claim_id=first.pk, reason="Misquoted.", actor=reviewer)
+    events_before = event_types(first)
+    second = factories.publish(
+        factories.deaths_claim(
+            archivist,
+            subject_record=world["subject"],
+            prop=world["deaths"],
+            src=world["source"],
+            best=200000,
+            quote="Others say around 200,000 died.",
+        ),
+        "claim",
+        author=archivist,
+        reviewer=reviewer,
+    )
+    commands.rank_claim(claim_id=second.pk, rank="preferred", reason="Remaining", actor=reviewer)
+
+    assert event_types(first) == events_before  # no demotion written to a final record
+    retracted = PublishedClaim.objects.get(pk=first.pk)
+    assert retracted.status == PublicStatus.RETRACTED and retracted.rank == Rank.PREFERRED
+    assert selectors.fact_summary(first.fact_id).preferred_claim_id == second.pk
+
+
+def test_the_database_refuses_a_second_preferred_claim_for_a_fact(
+    archivist, reviewer, world, claim
+):
+    """The last guard behind rank_claim: a projection bug could not store two preferred claims."""
+    first = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
+    second = factories.publish(
+        factories.deaths_claim(
+            archivist,
+            subject_record=world["subject"],
+            prop=world["deaths"],
+            src=world["source"],
+            best=200000,
+            quote="Others say around 200,000 died.",
+        ),
+        "claim",
+        author=archivist,
+        reviewer=reviewer,
+    )
+    commands.rank_claim(claim_id=first.pk, rank="preferred", reason="Official", actor=reviewer)
+    for model in (Claim, PublishedClaim):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            model.objects.filter(pk=second.pk).update(rank=Rank.PREFERRED)
+
+
+def test_decision_comments_never_reach_history_rows(archivist, reviewer, claim):
+    commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=archivist)
+    claim = commands.request_changes(
+        record_type="claim",
+        record_id=claim.pk,
+        revision=1,
+        comment="Secret: the second page is missing.",
+        actor=reviewer,
+    )
+    assert claim.status_reason == "Secret: the second page is missing."  # staff see why
+    for row in claim.history.all():
+        assert not hasattr(row, "status_reason")
+        assert "Secret" not in (row.history_change_reason or "")
+    assert "status_reason" not in {field.name for field in Claim.history.model._meta.fields}

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
 
@@ -15,6 +20,38 @@ from records.validation import ACTOR_REQUIRED, Errors
 from records.workflow import ReviewState
 
 UNKNOWN_RECORD = "No {kind} with id {value}."
+EVENT_ID_REUSED = (
+    "Event id {value} was already used for a different request; a retry must repeat the "
+    "same command with the same arguments, by the same user."
+)
+
+# The digest of the command being run (see ``idempotent``), for ``record_events`` and the
+# retry checks to read without every command passing it along.
+_request: ContextVar[str | None] = ContextVar("request", default=None)
+
+
+def idempotent(command: Callable) -> Callable:
+    """Make a command's ``event_id`` an idempotency key: the events it stores carry a digest of
+    the request (command, arguments, actor), and a later call with the same event id is a retry
+    only if its digest matches; otherwise the id was reused and the call is refused."""
+    signature = inspect.signature(command)
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        actor, _ = arguments.pop("actor", None), arguments.pop("event_id", None)
+        request = json.dumps(
+            [command.__name__, getattr(actor, "pk", None), arguments], sort_keys=True, default=str
+        )
+        token = _request.set(hashlib.sha256(request.encode()).hexdigest())
+        try:
+            return command(*args, **kwargs)
+        finally:
+            _request.reset(token)
+
+    return run
 
 
 def check_actor(actor) -> None:
@@ -43,23 +80,39 @@ def load(model, record_id, kind: str):
     return record
 
 
+def _recorded(event_id: uuid.UUID | None) -> StoredEvent | None:
+    """The event this id already names, if any, provided it was stored for this very request."""
+    if event_id is None:
+        return None
+    row = StoredEvent.objects.filter(event_id=event_id).first()
+    if row is None:
+        return None
+    stored = row.metadata.get("request")
+    if stored is not None and stored != _request.get():
+        raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]})
+    return row
+
+
 def is_retry(event_id: uuid.UUID | None, record_id) -> bool:
-    """Whether this command already ran: its event id is recorded on the record's stream. A
+    """Whether this command already ran: its event id is recorded for the same request. A
     retry is acknowledged with the record as it stands, without checking the rules again (the
     state they were checked against has moved on because of the first run)."""
-    return (
-        event_id is not None
-        and StoredEvent.objects.filter(event_id=event_id, stream_id=str(record_id)).exists()
-    )
+    row = _recorded(event_id)
+    if row is not None and str(row.stream_id) != str(record_id):
+        raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]})
+    return row is not None
 
 
 def registered_before(event_id: uuid.UUID | None, model):
     """The record a retried registration already made, or None. Checked before validation:
     the world may have moved on since the first run (a source gained its text, say)."""
-    if event_id is None:
+    row = _recorded(event_id)
+    if row is None:
         return None
-    stored = StoredEvent.objects.filter(event_id=event_id, version=1).values("stream_id").first()
-    return model.objects.filter(pk=stored["stream_id"]).first() if stored else None
+    record = model.objects.filter(pk=row.stream_id).first() if row.version == 1 else None
+    if record is None:
+        raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]})
+    return record
 
 
 def review_state(record, kind: str) -> ReviewState:
@@ -94,6 +147,7 @@ def record_events(
         actor=actor,
         reason=reason,
         event_ids=event_ids,
+        request=_request.get(),
     )
     if not result.duplicate:
         projector = Projector()

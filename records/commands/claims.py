@@ -11,6 +11,7 @@ from records import workflow
 from records.commands.base import (
     check_actor,
     existing,
+    idempotent,
     is_retry,
     load,
     record_event,
@@ -47,6 +48,7 @@ def _current_fields(claim: Claim) -> dict:
     }
 
 
+@idempotent
 def register_claim(
     *,
     subject_id: uuid.UUID,
@@ -89,6 +91,7 @@ def register_claim(
         )
 
 
+@idempotent
 def revise_claim(
     *,
     claim_id: uuid.UUID,

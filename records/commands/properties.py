@@ -9,7 +9,7 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, record_event, registered_before
+from records.commands.base import check_actor, idempotent, record_event, registered_before
 from records.event_store import NO_STREAM
 from records.models import Property
 from records.models.projections import ValueType
@@ -22,6 +22,7 @@ NOT_A_SLUG = "Use lowercase letters, digits and hyphens, such as civilian-deaths
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
+@idempotent
 def define_property(
     *,
     key: str,

@@ -12,14 +12,26 @@ from django.db import transaction
 
 from records import events as ev
 from records import workflow
-from records.commands.base import check_actor, is_retry, load, record_events, review_state
+from records.commands.base import (
+    check_actor,
+    idempotent,
+    is_retry,
+    load,
+    record_events,
+    review_state,
+)
 from records.models import Claim, PublishedSource, PublishedSubject, Source, Subject
-from records.models.projections import Rank
+from records.event_store import lock_log
+from records.models.projections import Rank, Status
 from records.validation import REQUIRED, Errors
 
 RECORD_MODELS = {"source": Source, "subject": Subject, "claim": Claim}
 UNKNOWN_RECORD_TYPE = "{value!r} is not one of: source, subject, claim."
 NEEDS_PUBLISHED = "Approve its {what} first: a published claim must cite published records."
+QUOTE_NOT_PUBLISHED = (
+    "The quote is not in the published text of its source: approve the source's revision "
+    "that holds it first."
+)
 SAME_RANK = "This claim is already {rank}."
 
 
@@ -47,6 +59,7 @@ def _append(record, *events, actor, reason="", event_id=None):
     return record
 
 
+@idempotent
 def submit_for_review(
     *, record_type: str, record_id: uuid.UUID, actor, event_id: uuid.UUID | None = None
 ):
@@ -63,6 +76,7 @@ def submit_for_review(
         return _append(record, event, actor=actor, event_id=event_id)
 
 
+@idempotent
 def withdraw_submission(
     *, record_type: str, record_id: uuid.UUID, actor, event_id: uuid.UUID | None = None
 ):
@@ -92,6 +106,12 @@ def _check_cited_records_published(claim: Claim) -> None:
         missing.append("value's subject")
     if missing:
         raise workflow.WrongState(NEEDS_PUBLISHED.format(what=" and ".join(missing)))
+    # The quote was checked against the source's working text, which may be a draft: the
+    # public must find it, at the same offsets, in the text they can read.
+    if claim.quote_start is not None:
+        published_text = PublishedSource.objects.get(pk=claim.source_id).full_text
+        if published_text[claim.quote_start : claim.quote_end] != claim.quote:
+            raise workflow.WrongState(QUOTE_NOT_PUBLISHED)
 
 
 def _decide(event_class, *, record_type, record_id, revision, comment, actor, event_id, action):
@@ -130,6 +150,7 @@ def _decide(event_class, *, record_type, record_id, revision, comment, actor, ev
         return _append(record, event, actor=actor, event_id=event_id)
 
 
+@idempotent
 def approve_revision(
     *,
     record_type: str,
@@ -152,6 +173,7 @@ def approve_revision(
     )
 
 
+@idempotent
 def request_changes(
     *,
     record_type: str,
@@ -174,6 +196,7 @@ def request_changes(
     )
 
 
+@idempotent
 def reject_revision(
     *,
     record_type: str,
@@ -196,6 +219,7 @@ def reject_revision(
     )
 
 
+@idempotent
 def add_review_comment(
     *, record_type: str, record_id: uuid.UUID, text: str, actor, event_id: uuid.UUID | None = None
 ):
@@ -215,6 +239,7 @@ def add_review_comment(
         return _append(record, event, actor=actor, event_id=event_id)
 
 
+@idempotent
 def retract_claim(*, claim_id: uuid.UUID, reason: str, actor, event_id: uuid.UUID | None = None):
     """Withdraw a published claim from the record. The public sees it as retracted, with the
     reason and date, never silently gone."""
@@ -233,6 +258,7 @@ def retract_claim(*, claim_id: uuid.UUID, reason: str, actor, event_id: uuid.UUI
         return _append(claim, event, actor=actor, reason=reason, event_id=event_id)
 
 
+@idempotent
 def rank_claim(
     *, claim_id: uuid.UUID, rank: str, reason: str, actor, event_id: uuid.UUID | None = None
 ):
@@ -240,6 +266,10 @@ def rank_claim(
     demotes the old to normal, and both changes are recorded as events."""
     check_actor(actor)
     with transaction.atomic():
+        # "One preferred claim per fact" spans the fact's claims, not one stream, so the
+        # version check alone cannot keep two concurrent preferences apart: read under the
+        # append lock, so a rival ranking either committed before this reads or waits for it.
+        lock_log()
         if is_retry(event_id, claim_id):
             return load(Claim, claim_id, "claim")
         claim, state = _load_reviewable("claim", claim_id)
@@ -251,7 +281,11 @@ def rank_claim(
             errors.add("rank", SAME_RANK.format(rank=rank))
         errors.raise_if_any()
         if rank == Rank.PREFERRED:
-            for previous in Claim.objects.filter(fact=claim.fact_id, rank=Rank.PREFERRED):
+            # A retracted claim keeps the rank it had when it was withdrawn: it is final.
+            preferred = Claim.objects.filter(fact=claim.fact_id, rank=Rank.PREFERRED).exclude(
+                status=Status.RETRACTED
+            )
+            for previous in preferred:
                 demotion = ev.ClaimRanked(
                     claim_id=str(previous.pk),
                     rank=Rank.NORMAL,

@@ -11,6 +11,7 @@ from records import events as ev
 from records import workflow
 from records.commands.base import (
     check_actor,
+    idempotent,
     is_retry,
     load,
     record_event,
@@ -62,6 +63,7 @@ def _current_fields(source: Source) -> dict:
     return fields
 
 
+@idempotent
 def register_source(
     *,
     title: str,
@@ -100,6 +102,7 @@ def register_source(
         )
 
 
+@idempotent
 def revise_source(
     *,
     source_id: uuid.UUID,

@@ -10,6 +10,7 @@ from records import events as ev
 from records import workflow
 from records.commands.base import (
     check_actor,
+    idempotent,
     is_retry,
     load,
     record_event,
@@ -49,6 +50,7 @@ def _subject_fields(errors: Errors, kind, names) -> dict:
     return {"kind": kind, "names": clean_names}
 
 
+@idempotent
 def register_subject(
     *,
     kind: str,
@@ -79,6 +81,7 @@ def register_subject(
         )
 
 
+@idempotent
 def revise_subject(
     *,
     subject_id: uuid.UUID,

@@ -17,9 +17,18 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 
-def _history() -> HistoricalRecords:
+def _history(excluded_fields=()) -> HistoricalRecords:
     # The change reason holds "<EventType>: <reason>", which outgrows the default 100 characters.
-    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+    return HistoricalRecords(
+        history_change_reason_field=models.TextField(null=True),
+        excluded_fields=list(excluded_fields),
+    )
+
+
+def _working_history() -> HistoricalRecords:
+    # status_reason holds the last decision's comment; comments live in the log and in
+    # ReviewComment, never in history rows.
+    return _history(excluded_fields=["status_reason"])
 
 
 class Status(models.TextChoices):
@@ -123,7 +132,7 @@ class SourceContent(models.Model):
 
 
 class Source(Projection, Reviewable, SourceContent):
-    history = _history()
+    history = _working_history()
 
     class Meta(SourceContent.Meta):
         pass
@@ -166,7 +175,7 @@ class SubjectContent(models.Model):
 
 
 class Subject(Projection, Reviewable, SubjectContent):
-    history = _history()
+    history = _working_history()
 
     class Meta(SubjectContent.Meta):
         pass
@@ -307,10 +316,18 @@ class Claim(Projection, Reviewable, ClaimContent):
         Subject, on_delete=models.PROTECT, related_name="claims_as_value", null=True
     )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="claims")
-    history = _history()
+    history = _working_history()
 
     class Meta:
         ordering = ["registered_at", "id"]
+        constraints = [
+            # The last guard behind rank_claim, which demotes the old preferred claim.
+            models.UniqueConstraint(
+                fields=["fact"],
+                condition=models.Q(rank="preferred") & ~models.Q(status="retracted"),
+                name="one_preferred_claim_per_fact",
+            )
+        ]
 
 
 class PublicStatus(models.TextChoices):
@@ -337,6 +354,13 @@ class PublishedClaim(PublicFace, ClaimContent):
 
     class Meta:
         ordering = ["published_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fact"],
+                condition=models.Q(rank="preferred", status="published"),
+                name="one_preferred_published_claim_per_fact",
+            )
+        ]
 
 
 # --- review comments -----------------------------------------------------------------------------
