@@ -30,7 +30,8 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, with Strata's own site: the review queue and each user's work on its index.
+    "records.staff_site.StrataAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

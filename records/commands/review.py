@@ -20,8 +20,8 @@ from records.commands.base import (
     record_events,
     review_state,
 )
-from records.models import Claim, PublishedSource, PublishedSubject, Source, Subject
 from records.event_store import lock_log
+from records.models import Claim, PublishedSource, PublishedSubject, Source, Subject
 from records.models.projections import Rank, Status
 from records.validation import REQUIRED, Errors
 

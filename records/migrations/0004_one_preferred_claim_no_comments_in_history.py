@@ -5,31 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0003_roles'),
+        ("records", "0003_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='historicalclaim',
-            name='status_reason',
+            model_name="historicalclaim",
+            name="status_reason",
         ),
         migrations.RemoveField(
-            model_name='historicalsource',
-            name='status_reason',
+            model_name="historicalsource",
+            name="status_reason",
         ),
         migrations.RemoveField(
-            model_name='historicalsubject',
-            name='status_reason',
+            model_name="historicalsubject",
+            name="status_reason",
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('rank', 'preferred'), models.Q(('status', 'retracted'), _negated=True)), fields=('fact',), name='one_preferred_claim_per_fact'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("rank", "preferred"), models.Q(("status", "retracted"), _negated=True)
+                ),
+                fields=("fact",),
+                name="one_preferred_claim_per_fact",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publishedclaim',
-            constraint=models.UniqueConstraint(condition=models.Q(('rank', 'preferred'), ('status', 'published')), fields=('fact',), name='one_preferred_published_claim_per_fact'),
+            model_name="publishedclaim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("rank", "preferred"), ("status", "published")),
+                fields=("fact",),
+                name="one_preferred_published_claim_per_fact",
+            ),
         ),
     ]

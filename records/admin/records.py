@@ -1,0 +1,234 @@
+"""The model admins. Archivists add and change sources, subjects, properties and claims through
+command forms; everyone with a role sees every record's events, history and review panel. No
+admin deletes anything, and the event log and review comments are read-only for everyone."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
+
+from records import staff
+from records.admin import forms
+from records.admin.review import ReviewActions
+from records.event_store import read_stream
+from records.models import Claim, Fact, Property, ReviewComment, Source, StoredEvent, Subject
+from records.models.projections import Rank, Status
+from records.workflow import AUTHOR, COMMENT, REVIEW
+
+
+class ReadOnly:
+    """Pages that show, and never write: the log and its derived tables."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CommandAdmin(SimpleHistoryAdmin):
+    """An admin whose form saves through a command (``form``: a CommandForm). Archivists may add
+    and change; nobody deletes. Those who may not change see ``view_fields``, read-only."""
+
+    change_form_template = "admin/records/change_form.html"
+    view_fields: list[str] = []
+
+    def has_add_permission(self, request):
+        return request.user.has_perm(AUTHOR)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(AUTHOR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.view_fields
+        return list(self.form.base_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The acting user is always explicit in a command; the form learns it here.
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def save_model(self, request, obj, form, change):
+        """The form's command already stored the events and projected them."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), **self.panels(request, object_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def panels(self, request, object_id) -> dict:
+        """What the change page shows below the form: the record's own events."""
+        record = self.get_object(request, object_id)
+        return {"events": read_stream(record.pk) if record else []}
+
+
+class ReviewedAdmin(ReviewActions, CommandAdmin):
+    list_filter = ["status"]
+    readonly_fields = ["status", "status_reason", "status_changed_by", "status_changed_at"]
+
+    def panels(self, request, object_id) -> dict:
+        record = self.get_object(request, object_id)
+        if record is None:
+            return {}
+        user = request.user
+        return {
+            **super().panels(request, object_id),
+            "review_kind": self.review_kind,
+            "record": record,
+            "changes": staff.changes_from_published(self.review_kind, record),
+            "comments": ReviewComment.objects.filter(record_id=record.pk).select_related("author"),
+            "can_author": user.has_perm(AUTHOR),
+            "can_review": user.has_perm(REVIEW),
+            "can_comment": user.has_perm(COMMENT),
+            "ranks": Rank.values,
+            "Status": Status,
+        }
+
+
+@admin.register(Source)
+class SourceAdmin(ReviewedAdmin):
+    form = forms.SourceForm
+    review_kind = "source"
+    list_display = ["title", "status", "revision", "published_revision", "licence", "updated_at"]
+    search_fields = ["title", "author", "publisher", "archive_reference"]
+    view_fields = [*Source.CONTENT_FIELDS, *ReviewedAdmin.readonly_fields]
+
+
+@admin.register(Subject)
+class SubjectAdmin(ReviewedAdmin):
+    form = forms.SubjectForm
+    review_kind = "subject"
+    list_display = ["label", "kind", "status", "revision", "published_revision"]
+    list_filter = ["status", "kind"]
+    # Every name and alias, in any script, is in search_text.
+    search_fields = ["search_text"]
+    view_fields = ["kind", "label", "names", *ReviewedAdmin.readonly_fields]
+
+
+@admin.register(Property)
+class PropertyAdmin(CommandAdmin):
+    form = forms.PropertyForm
+    list_display = ["key", "label", "value_type", "unit", "count", "multivalued"]
+    search_fields = ["key", "label"]
+    view_fields = ["key", "label", "value_type", "unit", "count", "multivalued"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # vocabulary is defined once: a changed meaning would rewrite claims
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReviewedAdmin):
+    form = forms.ClaimForm
+    review_kind = "claim"
+    list_display = ["original_wording", "fact", "attributed_to", "status", "rank", "revision"]
+    list_filter = ["status", "rank", "value_type"]
+    search_fields = ["original_wording", "quote", "attributed_to", "subject__search_text"]
+    list_select_related = ["fact__subject", "fact__property"]
+    view_fields = [
+        "subject",
+        "property",
+        "original_wording",
+        "value",
+        "source",
+        "locator",
+        "quote",
+        "attributed_to",
+        "note",
+        "rank",
+        "rank_reason",
+        *ReviewedAdmin.readonly_fields,
+    ]
+
+    class Media:
+        js = ["records/citation_helper.js"]
+        css = {"all": ["records/staff.css"]}
+
+    def get_urls(self):
+        return [
+            path(
+                "check-quote/",
+                self.admin_site.admin_view(self.check_quote_view),
+                name="records_claim_check_quote",
+            ),
+            *super().get_urls(),
+        ]
+
+    def check_quote_view(self, request):
+        """The citation helper: where the quote stands in the chosen source, as JSON."""
+        source = get_object_or_404(Source, pk=request.GET.get("source"))
+        check = staff.check_quote(
+            source,
+            request.GET.get("quote", ""),
+            _whole(request.GET.get("start")),
+            _whole(request.GET.get("end")),
+        )
+        return JsonResponse(check.__dict__)
+
+
+def _whole(text):
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
+@admin.register(Fact)
+class FactAdmin(ReadOnly, SimpleHistoryAdmin):
+    """A fact's page is the conflicting-estimates view: its claims side by side."""
+
+    list_display = ["__str__", "registered_at"]
+    search_fields = ["subject__search_text", "property__label"]
+    list_select_related = ["subject", "property"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        fact = get_object_or_404(Fact.objects.select_related("subject", "property"), pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(fact),
+            "fact": fact,
+            "bars": staff.claims_side_by_side(fact),
+            "can_author": request.user.has_perm(AUTHOR),
+        }
+        return TemplateResponse(request, "admin/records/fact_page.html", context)
+
+
+@admin.register(StoredEvent)
+class StoredEventAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "position",
+        "event_type",
+        "stream_type",
+        "stream_id",
+        "version",
+        "actor",
+        "recorded_at",
+    ]
+    list_filter = ["event_type", "stream_type"]
+    search_fields = ["stream_id", "event_type"]
+    ordering = ["-position"]
+
+    @admin.display(description="actor")
+    def actor(self, event):
+        return event.metadata.get("actor")
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "position",
+        "record_type",
+        "record_id",
+        "revision",
+        "kind",
+        "author",
+        "created_at",
+    ]
+    list_filter = ["kind", "record_type"]
