@@ -370,3 +370,33 @@ def test_subjects_are_found_by_an_alias_in_any_script(superuser_client):
     response = superuser_client.get("/admin/records/subject/", {"q": "浙赣战役"})
     assert "Zhejiang-Jiangxi Campaign" in response.content.decode()
     assert Subject.objects.filter(search_text__contains="浙赣战役").exists()
+
+
+def test_autocomplete_finds_subjects_by_an_alias_in_any_script(archivist_client):
+    response = archivist_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "records", "model_name": "claim", "field_name": "subject", "term": "浙赣"},
+    )
+    assert response.status_code == 200
+    labels = [result["text"] for result in response.json()["results"]]
+    assert labels == ["Zhejiang-Jiangxi Campaign"]
+
+
+def test_the_history_page_shows_what_each_revision_changed(
+    client, seeded, archivist, other_archivist
+):
+    from records import commands
+
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
+    commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        **{**fields, "publisher": "Wikimedia Foundation"},
+        reason="Publisher named",
+        actor=other_archivist,
+    )
+    login(client, other_archivist)
+    page = client.get(f"/admin/records/source/{source.pk}/history/").content.decode()
+    assert "SourceRevised: Publisher named" in page
+    assert "Wikimedia Foundation" in page and "publisher" in page.lower()
