@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from records.admin.command_form import CONFLICT
+from records.admin.command_form import CLASHES, CONFLICT, TAKEN
 from records.event_store import read_stream
 from records.models import Claim, Fact, Source, StoredEvent, Subject
 from records.models.projections import Status
@@ -121,45 +121,57 @@ def test_refusals_appear_next_to_their_field_and_store_nothing(archivist_client)
     assert StoredEvent.objects.count() == events
 
 
-def test_a_stale_form_shows_the_conflict_and_keeps_the_input(
+def as_posted(form) -> dict:
+    """What the browser would send back for a rendered form."""
+    return {name: "" if form[name].value() is None else form[name].value() for name in form.fields}
+
+
+def test_a_stale_form_merges_a_colleagues_changes_and_keeps_the_input(
     client, seeded, archivist, other_archivist
 ):
-    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
-    login(client, other_archivist)
-    page = client.get(f"/admin/records/source/{source.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
-    assert data["expected_version"] == source.version
-    # Meanwhile a colleague revises the same source.
     from records import commands
 
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    login(client, other_archivist)
+    url = f"/admin/records/source/{source.pk}/change/"
+    data = as_posted(client.get(url).context["adminform"].form)
+    assert data["expected_version"] == source.version
+    # Meanwhile a colleague revises the same source: attribution, and the publisher too.
+    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
     commands.revise_source(
         source_id=source.pk,
         expected_version=source.version,
-        **{
-            name: getattr(source, name) or ""
-            for name in Source.CONTENT_FIELDS
-            if name not in ("accessed", "attribution")
-        },
-        accessed=source.accessed,
-        attribution="Colleague's attribution",
+        **{**fields, "attribution": "Colleague's attribution", "publisher": "Their publisher"},
         reason="Attribution added",
         actor=archivist,
     )
     mine = {**data, "publisher": "My publisher, typed with care", "reason": "Publisher added"}
-    response = client.post(f"/admin/records/source/{source.pk}/change/", mine)
+    response = client.post(url, mine)
     assert response.status_code == 200
     current = Source.objects.get(pk=source.pk)
-    expected = CONFLICT.format(kind="source", loaded=source.version, current=current.version)
-    assert expected in response.content.decode()
-    assert 'value="My publisher, typed with care"' in response.content.decode()
-    assert current.publisher != "My publisher, typed with care"
-    # Having looked, saving again records the revision over the colleague's.
-    again = response.context["adminform"].form
-    resend = {**mine, "expected_version": again["expected_version"].value()}
+    page = response.content.decode()
+    for part in (
+        CONFLICT.format(kind="source", loaded=source.version, current=current.version),
+        TAKEN.format(fields="attribution"),
+        CLASHES.format(fields="publisher"),
+    ):
+        assert part in page
+    assert current.publisher == "Their publisher"
+    # The form now holds their attribution (a field the user left alone) and the user's
+    # publisher and reason; saving it again records the revision over the colleague's.
+    resend = as_posted(response.context["adminform"].form)
     assert resend["expected_version"] == current.version
-    assert client.post(f"/admin/records/source/{source.pk}/change/", resend).status_code == 302
-    assert Source.objects.get(pk=source.pk).publisher == "My publisher, typed with care"
+    assert (resend["attribution"], resend["publisher"], resend["reason"]) == (
+        "Colleague's attribution",
+        "My publisher, typed with care",
+        "Publisher added",
+    )
+    assert client.post(url, resend).status_code == 302
+    saved = Source.objects.get(pk=source.pk)
+    assert (saved.publisher, saved.attribution) == (
+        "My publisher, typed with care",
+        "Colleague's attribution",
+    )
 
 
 def new_claim(archivist, **overrides):
@@ -217,10 +229,10 @@ def test_a_reviewer_approves_requests_changes_and_comments_from_the_page(
     assert "Cite the page." in page and "ChangesRequested" in page  # comment and event shown
     # The archivist revises the claim in its form, then submits the new revision.
     login(client, other_archivist)
-    form = client.get(f"/admin/records/claim/{claim.pk}/change/").context["adminform"].form
-    data = {name: form[name].value() for name in form.fields}
-    data = {name: "" if value is None else value for name, value in data.items()}
-    data.update(locator="paragraph 6", reason="Page given.", approximate="on")
+    data = as_posted(
+        client.get(f"/admin/records/claim/{claim.pk}/change/").context["adminform"].form
+    )
+    data.update(locator="paragraph 6", reason="Page given.")
     response = client.post(f"/admin/records/claim/{claim.pk}/change/", data)
     assert response.status_code == 302, form_errors(response)
     claim.refresh_from_db()

@@ -13,14 +13,16 @@ import uuid
 from django import forms
 from django.core.exceptions import ValidationError
 
-from records.event_store import ConcurrencyError, stream_version
+from records.event_store import ConcurrencyError
 from records.workflow import WorkflowError
 
 CONFLICT = (
     "Someone saved this {kind} after you opened it: you loaded version {loaded}, it is now at "
-    "version {current}. Nothing was saved and your input is kept below. Compare it with the "
-    "current version (see History), then save again to record your revision over it."
+    "version {current}. Nothing was saved, and what you typed is kept."
 )
+TAKEN = "Their changes to {fields} are now in the form."
+CLASHES = "You both changed {fields}: yours are shown (the History page shows theirs)."
+SAVE_AGAIN = "Check the form, then save again to record your revision over version {current}."
 
 
 class CommandForm(forms.ModelForm):
@@ -42,8 +44,9 @@ class CommandForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.record = None
-        if self.instance.pk is not None:
-            self.fields["expected_version"].initial = self.instance.version
+        if not self.is_new:
+            self.initial.update(self.values_of(self.instance))
+            self.initial["expected_version"] = self.instance.version
         self.fields["event_id"].initial = uuid.uuid4()
 
     @property
@@ -52,6 +55,10 @@ class CommandForm(forms.ModelForm):
 
     def run(self, data: dict):
         """Call the command with the cleaned data; return the record."""
+        raise NotImplementedError
+
+    def values_of(self, record) -> dict:
+        """The form's values for a stored revision of the record (to edit, or to merge)."""
         raise NotImplementedError
 
     def _post_clean(self):
@@ -82,16 +89,46 @@ class CommandForm(forms.ModelForm):
                 self.add_error(None, [f"{key}: {message}" for message in messages])
 
     def _conflict(self) -> None:
+        """Someone saved first. Merge as a careful colleague would: take their changes where the
+        user left a field as loaded, keep the user's input everywhere else, and say which
+        fields both changed. Nothing is saved until the user, having looked, saves again."""
         loaded = self.cleaned_data.get("expected_version")
-        current = stream_version(self.instance.pk)
-        self.add_error(None, CONFLICT.format(kind=self.kind, loaded=loaded, current=current))
-        # The input stays as typed; only the version moves on, so that saving again, having
-        # looked, is a deliberate revision of the current version.
+        current = type(self.instance).objects.get(pk=self.instance.pk)
+        base = type(self.instance).history.filter(id=current.pk, version=loaded).first()
+        taken, clashes = self._merge(self.values_of(base.instance), self.values_of(current))
+        message = [CONFLICT.format(kind=self.kind, loaded=loaded, current=current.version)]
+        if taken:
+            message.append(TAKEN.format(fields=", ".join(taken)))
+        if clashes:
+            message.append(CLASHES.format(fields=", ".join(clashes)))
+        message.append(SAVE_AGAIN.format(current=current.version))
+        self.add_error(None, " ".join(message))
+        # Only the version moves on, so saving again is a deliberate revision of the current one.
+        self.data[self.add_prefix("expected_version")] = current.version
+
+    def _merge(self, base: dict, current: dict) -> tuple[list[str], list[str]]:
         self.data = self.data.copy()
-        self.data[self.add_prefix("expected_version")] = current
+        taken, clashes = [], []
+        for name, theirs in current.items():
+            field, mine = self.fields[name], self[name].data
+            if field.disabled or not field.has_changed(base[name], _shown(field, theirs)):
+                continue
+            label = self[name].label.lower()
+            if not field.has_changed(base[name], mine):
+                self.data[self.add_prefix(name)] = _shown(field, theirs)
+                taken.append(label)
+            elif field.has_changed(theirs, mine):
+                clashes.append(label)
+        return taken, clashes
 
     def save(self, commit=True):
         return self.record
 
     def save_m2m(self):
         """The command saved everything there is."""
+
+
+def _shown(field, value) -> str:
+    """A value as the form would have received it from the browser."""
+    shown = field.prepare_value(value)
+    return "" if shown is None else str(shown)

@@ -57,6 +57,9 @@ class SourceForm(CommandForm):
         super().__init__(*args, **kwargs)
         _reason(self)
 
+    def values_of(self, record) -> dict:
+        return {name: getattr(record, name) for name in Source.CONTENT_FIELDS}
+
     def run(self, data: dict):
         fields = {name: data[name] for name in Source.CONTENT_FIELDS}
         common = {"actor": self.actor, "reason": data["reason"], "event_id": data["event_id"]}
@@ -117,8 +120,9 @@ class SubjectForm(CommandForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _reason(self)
-        if not self.is_new:
-            self.fields["subject_kind"].initial = self.instance.kind
+
+    def values_of(self, record) -> dict:
+        return {"subject_kind": record.kind, "names": record.names}
 
     def _show(self, error):
         # "names.0.name" and the like belong to the names box.
@@ -248,15 +252,14 @@ class ClaimForm(CommandForm):
             "admin:records_claim_check_quote"
         )
         if not self.is_new:
-            self._load(self.instance)
+            # The fact (subject, property) never changes: a different fact is a different claim.
+            self.fields["subject"].disabled = self.fields["property"].disabled = True
 
-    def _load(self, claim: Claim) -> None:
-        """Show the claim's current revision; its fact (subject, property) never changes."""
-        for name in ("subject", "property"):
-            self.fields[name].disabled = True
-            self.fields[name].initial = getattr(claim, f"{name}_id")
+    def values_of(self, claim) -> dict:
         value = claim.value
-        initial = {
+        return {
+            "subject": claim.subject_id,
+            "property": claim.property_id,
             "original": value.get("original"),
             "best": value.get("best"),
             "lower": value.get("lower"),
@@ -275,8 +278,6 @@ class ClaimForm(CommandForm):
             "attributed_to": claim.attributed_to,
             "note": claim.note,
         }
-        for name, given in initial.items():
-            self.fields[name].initial = given
 
     def _value(self, data: dict, prop: Property) -> dict:
         value = {"original": data["original"]}
