@@ -412,3 +412,21 @@ def test_the_history_page_shows_what_each_revision_changed(
     page = client.get(f"/admin/records/source/{source.pk}/history/").content.decode()
     assert "SourceRevised: Publisher named" in page
     assert "Wikimedia Foundation" in page and "publisher" in page.lower()
+
+
+def test_line_breaks_sent_by_a_browser_do_not_move_quoted_passages(client, seeded, other_archivist):
+    """Browsers send a textarea's line breaks as CRLF. Read back as LF, an untouched source text
+    is unchanged, so the offsets its claims quote at still hold."""
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    assert "\n" in source.full_text
+    login(client, other_archivist)
+    url = f"/admin/records/source/{source.pk}/change/"
+    data = as_posted(client.get(url).context["adminform"].form)
+    data.update(
+        full_text=data["full_text"].replace("\n", "\r\n"),
+        publisher="Wikimedia Foundation",
+        reason="Publisher named",
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    assert Source.objects.get(pk=source.pk).full_text == source.full_text

@@ -21,8 +21,23 @@ NAMES_HELP = (
 BAD_NAME_LINE = "Line {number}: write the name, a |, then its language tag."
 
 
+class TextareaField(forms.CharField):
+    """Text typed in a textarea. Browsers send its line breaks as CRLF whatever was loaded, so
+    they are turned back into LF: otherwise saving a source unchanged would move every offset
+    that claims quote at."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 def _text(**options) -> forms.CharField:
     return forms.CharField(required=False, strip=False, **options)
+
+
+def _textarea(rows: int, **options) -> TextareaField:
+    return TextareaField(strip=False, widget=forms.Textarea(attrs={"rows": rows}), **options)
 
 
 def _reason(form: CommandForm) -> None:
@@ -43,9 +58,8 @@ class SourceForm(CommandForm):
     accessed = forms.DateField(required=False, help_text="YYYY-MM-DD")
     licence = _text()
     attribution = _text()
-    full_text = _text(
-        widget=forms.Textarea(attrs={"rows": 12}),
-        help_text="The text claims quote from. Quotes are checked against it.",
+    full_text = _textarea(
+        12, required=False, help_text="The text claims quote from. Quotes are checked against it."
     )
     reason = forms.CharField(required=False, help_text=REASON_HELP)
 
@@ -96,7 +110,7 @@ def names_from_text(text: str) -> list[dict]:
     return names
 
 
-class NamesField(forms.CharField):
+class NamesField(TextareaField):
     widget = forms.Textarea(attrs={"rows": 5, "lang": "mul"})
 
     def prepare_value(self, value):
@@ -229,15 +243,13 @@ class ClaimForm(CommandForm):
     )
     source = forms.ModelChoiceField(Source.objects.all(), widget=_autocomplete("source"))
     locator = _text(help_text="Page, paragraph or timestamp.")
-    quote = forms.CharField(
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "strata-quote"}),
-        help_text="Paste the exact passage. Its place in the source's text is found for you.",
+    quote = _textarea(
+        3, help_text="Paste the exact passage. Its place in the source's text is found for you."
     )
     start = forms.IntegerField(required=False, min_value=0, help_text="Found when left empty.")
     end = forms.IntegerField(required=False, min_value=0)
     attributed_to = _text(help_text="Whose estimate it is, if not the source's own.")
-    note = _text(widget=forms.Textarea(attrs={"rows": 2}))
+    note = _textarea(2, required=False)
     reason = forms.CharField(required=False, help_text=REASON_HELP)
 
     class Meta:
