@@ -33,6 +33,7 @@ from records.models.projections import PublicStatus, Rank, ValueType
 
 AsOf = int | str | datetime | None
 BAD_AS_OF = "as_of must be a log position (a whole number) or an ISO 8601 time, not {value!r}."
+AS_OF_OUT_OF_RANGE = "as_of must fall within the years 1 to 9999 in UTC, not {value!r}."
 BEFORE_EVERYTHING = datetime(1, 1, 1, tzinfo=UTC)
 
 
@@ -50,7 +51,7 @@ def resolve_as_of(as_of: AsOf) -> datetime | None:
     if as_of is None or as_of == "":
         return None
     if isinstance(as_of, datetime):
-        return as_of if timezone.is_aware(as_of) else timezone.make_aware(as_of)
+        return _in_utc(as_of, as_of)
     if isinstance(as_of, int) or (isinstance(as_of, str) and is_whole_number(as_of)):
         recorded = (
             StoredEvent.objects.filter(position__lte=int(as_of))
@@ -70,8 +71,18 @@ def resolve_as_of(as_of: AsOf) -> datetime | None:
             except ValueError:
                 parsed = None
         if parsed is not None:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+            return _in_utc(parsed, as_of)
     raise BadAsOf(BAD_AS_OF.format(value=as_of))
+
+
+def _in_utc(when: datetime, as_of: AsOf) -> datetime:
+    """The databases compare times in UTC, and SQLite's conversion overflows outside the years
+    1 to 9999 there (0001-01-01T00:00:00+01:00 is in year 0): refuse such a time up front."""
+    aware = when if timezone.is_aware(when) else timezone.make_aware(when)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise BadAsOf(AS_OF_OUT_OF_RANGE.format(value=as_of)) from None
 
 
 def _published(model, as_of: AsOf) -> QuerySet:
@@ -100,9 +111,12 @@ def published_claims(*, as_of: AsOf = None) -> QuerySet:
 
 
 def published_facts(*, as_of: AsOf = None) -> QuerySet:
-    """Facts that have at least one published claim."""
+    """Facts that have at least one published claim, with only their own, subject and property
+    ids loaded. ``Fact`` links the *working* subject, which may carry a draft rename, and its
+    ``registered_at`` is when the first claim was drafted: take the subject and property from
+    the selectors above."""
     fact_ids = list(published_claims(as_of=as_of).values_list("fact_id", flat=True))
-    return Fact.objects.filter(pk__in=fact_ids).select_related("subject", "property")
+    return Fact.objects.filter(pk__in=fact_ids).only("id", "subject", "property")
 
 
 def claims_for_fact(fact_id: UUID, *, as_of: AsOf = None) -> list:

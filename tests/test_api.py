@@ -3,15 +3,20 @@
 import csv
 import io
 import json
+from base64 import b64decode, b64encode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from records import commands
+from records.api.errors import exception_handler
+from records.api.pagination import BAD_CURSOR
 from records.hashing import verify_feed
-from records.models import StoredEvent
+from records.models import Claim, PublishedClaim, StoredEvent, Subject
 from records.seeding import load_seeds, seed_id
 from tests import factories
 from tests.conftest import make_user
@@ -142,6 +147,121 @@ def test_ordering_and_cursor_pagination_walk_every_claim_once(api, seeded):
     assert len(seen) == len(set(seen)) == 19
 
 
+def _cursor_tokens(url: str) -> dict:
+    cursor = parse_qs(urlsplit(url).query)["cursor"][0]
+    return parse_qs(b64decode(cursor).decode("ascii"), keep_blank_values=True)
+
+
+def test_facts_page_by_id_so_cursors_carry_no_draft_timing(api, seeded):
+    """A fact's registered_at is when its first claim was drafted, perhaps long before anything
+    was published: neither the order nor a cursor may reveal it."""
+    seen, url = [], "/api/v1/facts/?limit=4"
+    while url:
+        page = api.get(url).json()
+        ids = [fact["id"] for fact in page["results"]]
+        seen += ids
+        url = page["next"]
+        if url:
+            assert _cursor_tokens(url)["p"] == [ids[-1]]
+    published = set(PublishedClaim.objects.values_list("fact_id", flat=True))
+    assert seen == sorted(seen) == sorted(str(fact_id) for fact_id in published)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("claims", "quantity_best"), ("claims", "date_earliest"), ("facts", "registered_at")],
+)
+def test_orderings_that_would_drop_or_leak_records_are_refused(api, seeded, path, field):
+    """Cursor pagination skips rows whose first ordering field is NULL, and registered_at is
+    draft timing: neither is an ordering."""
+    for ordering in (field, f"-{field}"):
+        response = api.get(f"/api/v1/{path}/", {"ordering": ordering})
+        assert response.status_code == 400, excerpt(response)
+        [message] = response.json()["ordering"]
+        assert message.startswith("Order by one of: ") and field not in message
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    parameters = schema["paths"][f"/api/v1/{path}/"]["get"]["parameters"]
+    [parameter] = [p for p in parameters if p["name"] == "ordering"]
+    assert parameter["schema"]["enum"] and field not in json.dumps(parameter)
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_the_api_own_cursors_walk_forward_and_back_as_of_a_position(
+    api, seeded, archivist, reviewer, name
+):
+    """The checks on a cursor's position take every cursor the API gives, as of a moment too
+    (when the rows are history rows)."""
+    second = factories.source(archivist, title="A second source")
+    factories.publish(second, "source", author=archivist, reviewer=reviewer)
+    as_of = StoredEvent.objects.order_by("-position").first().position
+    forward, url = [], f"/api/v1/{name}/?limit=1&as_of={as_of}"
+    while url:
+        page = api.get(url).json()
+        last_page = [record["id"] for record in page["results"]]
+        forward += last_page
+        url, back = page["next"], page["previous"]
+    backward = []
+    while back:
+        page = api.get(back).json()
+        backward = [record["id"] for record in page["results"]] + backward
+        back = page["previous"]
+    assert len(forward) > 1 and backward + last_page == forward
+
+
+def _forged(**tokens) -> str:
+    return b64encode(urlencode(tokens).encode("ascii")).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        ("claims", _forged(o=0, p="notadate")),
+        ("claims", _forged(p="2026-01-01T00:00:00")),  # the API's times carry their offset
+        ("claims", _forged(r=1, p="2026-02-30T00:00:00+00:00")),
+        ("claims", _forged(p="")),
+        ("claims", _forged(p="0001-01-01T00:00:00+01:00")),  # before year 1 in UTC
+        ("claims", _forged(p="9999-12-31T23:59:59-01:00")),  # after year 9999 in UTC
+        ("facts", _forged(p="not-a-uuid")),
+        ("subjects", _forged(p="\x00")),  # PostgreSQL text cannot hold NUL
+        ("claims", _forged(o="-1")),
+        ("claims", _forged(r="sideways")),
+        ("claims", "bm90IGJhc2U2NA"),
+    ],
+    ids=[
+        "not-a-date",
+        "naive-time",
+        "no-such-day",
+        "empty",
+        "before-year-1-in-utc",
+        "after-year-9999-in-utc",
+        "not-a-uuid",
+        "nul",
+        "negative-offset",
+        "bad-reverse",
+        "not-base64",
+    ],
+)
+def test_a_forged_cursor_is_a_400_naming_it(api, seeded, path, cursor):
+    response = api.get(f"/api/v1/{path}/", {"cursor": cursor})
+    assert response.status_code == 400, excerpt(response)
+    assert response.json() == {"cursor": [BAD_CURSOR]}
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+@pytest.mark.parametrize("path", ["claims", "facts", "subjects", "changes"])
+def test_an_as_of_outside_the_calendar_in_utc_is_a_400(api, seeded, path, as_of):
+    response = api.get(f"/api/v1/{path}/", {"as_of": as_of})
+    assert response.status_code == 400, excerpt(response)
+    assert list(response.json()) == ["as_of"]
+
+
+def test_a_django_validation_error_without_fields_is_a_400():
+    """Django raises list-style errors too (a field's to_python): one must not become a 500."""
+    response = exception_handler(DjangoValidationError("Not a date."), {})
+    assert response.status_code == 400
+    assert response.data == {"non_field_errors": ["Not a date."]}
+
+
 @pytest.mark.parametrize(
     ("path", "params", "parameter"),
     [
@@ -246,9 +366,7 @@ def test_claims_and_sources_as_json_ld_with_prov_o(api, seeded, archivist, revie
     claim_id = seed_id("claim", "civilian-deaths-chinese-estimates")
     claim = commands.revise_claim(
         claim_id=claim_id,
-        expected_version=commands.register_claim.__globals__["Claim"]
-        .objects.get(pk=claim_id)
-        .version,
+        expected_version=Claim.objects.get(pk=claim_id).version,
         value={"original": "250,000", "best": 250000},
         citation={
             "source_id": seed_id("source", "wikipedia-doolittle-zhejiang-jiangxi"),
@@ -370,8 +488,6 @@ def leaky_archive(seeded, archivist, reviewer):
         actor=reviewer,
     )
     published_id = seed_id("claim", "raid-date")
-    from records.models import Claim
-
     published = Claim.objects.get(pk=published_id)
     commands.revise_claim(
         claim_id=published_id,
@@ -387,9 +503,7 @@ def leaky_archive(seeded, archivist, reviewer):
     )
     commands.revise_subject(
         subject_id=world["subject"],
-        expected_version=commands.register_subject.__globals__["Subject"]
-        .objects.get(pk=world["subject"])
-        .version,
+        expected_version=Subject.objects.get(pk=world["subject"]).version,
         kind="event",
         names=[{"name": f"{SECRET} renamed", "language": "en"}],
         reason="draft rename",

@@ -9,7 +9,7 @@ from records.event_store import read_stream
 from records.models import StoredEvent
 from records.models.projections import PublicStatus
 from records.seeding import load_seeds, seed_id
-from records.selectors import BAD_AS_OF, BadAsOf
+from records.selectors import AS_OF_OUT_OF_RANGE, BAD_AS_OF, BadAsOf
 from tests import factories
 
 
@@ -97,6 +97,35 @@ def test_a_pending_revision_of_a_published_record_never_comes_out(archivist, rev
         assert entry.record.note != "DRAFT NOTE"
 
 
+def loaded(record) -> dict:
+    """What a model instance carries without another query: its loaded fields and, in turn,
+    the related records cached on it (select_related)."""
+    values = {name: value for name, value in vars(record).items() if name != "_state"}
+    for name, related in record._state.fields_cache.items():
+        values[name] = related and loaded(related)
+    return values
+
+
+def test_published_facts_carry_nothing_of_a_draft_rename(archivist, reviewer, world):
+    claim = factories.publish(
+        new_claim(archivist, world), "claim", author=archivist, reviewer=reviewer
+    )
+    commands.revise_subject(
+        subject_id=world["subject"].pk,
+        expected_version=world["subject"].version,
+        kind="event",
+        names=[{"name": "Renamed in draft", "language": "en"}],
+        reason="rename",
+        actor=archivist,
+    )
+    [fact] = selectors.published_facts()
+    assert fact.pk == claim.fact_id and fact.subject_id == world["subject"].pk
+    carried = loaded(fact)
+    assert "Renamed in draft" not in repr(carried)
+    # Nor when its first claim was registered, which may have been long before any publication.
+    assert "registered_at" not in carried
+
+
 def test_as_of_a_position_or_time_gives_what_was_published_then(archivist, reviewer, world):
     claim = factories.publish(
         new_claim(archivist, world), "claim", author=archivist, reviewer=reviewer
@@ -132,11 +161,26 @@ def test_as_of_a_position_or_time_gives_what_was_published_then(archivist, revie
     assert summary_then.claims == 1 and summary_then.lowest == 200000
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "12abc", "2026-13-01", object()])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "yesterday",
+        "12abc",
+        "2026-13-01",
+        object(),
+    ],
+)
 def test_a_bad_as_of_is_refused_naming_it(bad):
     with pytest.raises(BadAsOf) as refused:
         selectors.resolve_as_of(bad)
     assert str(refused.value) == BAD_AS_OF.format(value=bad)
+
+
+@pytest.mark.parametrize("outside", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_as_of_outside_years_1_to_9999_in_utc_is_refused(outside):
+    with pytest.raises(BadAsOf) as refused:
+        selectors.resolve_as_of(outside)
+    assert str(refused.value) == AS_OF_OUT_OF_RANGE.format(value=outside)
 
 
 def test_published_history_lists_each_public_state_without_accounts(archivist, reviewer, world):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from records.selectors import BadAsOf
@@ -12,5 +13,11 @@ def exception_handler(error, context):
     if isinstance(error, BadAsOf):
         error = exceptions.ValidationError({"as_of": [str(error)]})
     elif isinstance(error, DjangoValidationError):
-        error = exceptions.ValidationError(error.message_dict)
+        # A field's own check (to_python) raises a list of messages with no field to name.
+        messages = (
+            error.message_dict
+            if hasattr(error, "error_dict")
+            else {api_settings.NON_FIELD_ERRORS_KEY: error.messages}
+        )
+        error = exceptions.ValidationError(messages)
     return drf_exception_handler(error, context)

@@ -1,5 +1,9 @@
 """Cursor pagination for every list, with its parameters checked like any other."""
 
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
@@ -26,11 +30,30 @@ class PublicCursorPagination(CursorPagination):
             )
         return int(raw)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model  # for decode_cursor's check of the position
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                self.check_position(cursor.position)
+        except (exceptions.NotFound, DjangoValidationError, ValueError, OverflowError):
             raise exceptions.ValidationError({self.cursor_query_param: [BAD_CURSOR]}) from None
+        return cursor
+
+    def check_position(self, position: str) -> None:
+        """A cursor's position goes straight into the query's filter: parse it as the ordering
+        field does, so that a forged one is refused here rather than failing in the database."""
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        value = field.to_python(position)
+        if isinstance(value, datetime):
+            if timezone.is_naive(value):
+                raise ValueError("The API's cursors carry aware times.")
+            value.astimezone(UTC)  # SQLite's conversion overflows outside years 1 to 9999 in UTC
+        if "\x00" in position:
+            raise ValueError("PostgreSQL text cannot hold NUL.")
 
 
 class CheckedOrderingFilter(OrderingFilter):
@@ -48,3 +71,15 @@ class CheckedOrderingFilter(OrderingFilter):
                     {self.ordering_param: [BAD_ORDERING.format(allowed=", ".join(sorted(allowed)))]}
                 )
         return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view):
+        """The schema names the orderings this endpoint accepts (single fields; the API also
+        takes several, comma-separated)."""
+        fields = [field for field, _ in self.get_valid_fields(None, view)]
+        [parameter] = super().get_schema_operation_parameters(view)
+        parameter["description"] = BAD_ORDERING.format(allowed=", ".join(sorted(fields)))
+        parameter["schema"] = {
+            "type": "string",
+            "enum": [f"{sign}{field}" for field in fields for sign in ("", "-")],
+        }
+        return [parameter]

@@ -17,7 +17,6 @@ from records import selectors
 from records.api import filters, params, related, serializers
 from records.api.pagination import CheckedOrderingFilter, PublicCursorPagination
 from records.api.renderers import CSVRenderer, JSONLDRenderer
-from records.models import Fact
 from records.selectors import is_whole_number as _is_whole_number
 
 UNKNOWN_FORMAT = "This endpoint gives: {formats}."
@@ -196,7 +195,9 @@ class ClaimViewSet(PublicViewSet):
     serializer_class = serializers.ClaimSerializer
     filterset_class = filters.ClaimFilter
     renderer_classes = [JSONRenderer, CSVRenderer, JSONLDRenderer]
-    ordering_fields = ["published_at", "quantity_best", "date_earliest", "original_wording"]
+    # Never a nullable field (quantity_best, date_earliest): a cursor cannot page past NULLs,
+    # so their rows would go missing.
+    ordering_fields = ["published_at", "original_wording"]
     ordering = ["published_at", "id"]
     record_type = "claim"
 
@@ -251,12 +252,13 @@ class FactViewSet(PublicViewSet):
     serializer_class = serializers.FactSerializer
     filterset_class = filters.FactFilter
     renderer_classes = [JSONRenderer, CSVRenderer]
-    ordering_fields = ["registered_at"]
-    ordering = ["registered_at", "id"]
+    # By id (derived from subject and property), not registered_at: that is when the first
+    # claim was drafted, which the order and the cursors would otherwise give away.
+    ordering_fields = ["id"]
+    ordering = ["id"]
 
     def get_queryset(self):
-        fact_ids = selectors.published_claims(as_of=self.when).values_list("fact_id", flat=True)
-        return Fact.objects.filter(pk__in=list(fact_ids))
+        return selectors.published_facts(as_of=self.when)
 
     def related(self, records) -> dict:
         return related.for_facts(records, self.when)
