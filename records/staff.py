@@ -3,6 +3,7 @@ records.selectors only.) Queries and arithmetic live here so that the admin stay
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,10 +24,18 @@ PUBLISHED = {"source": PublishedSource, "subject": PublishedSubject, "claim": Pu
 
 
 @dataclass(frozen=True)
+class Change:
+    field: str
+    before: str  # as published ("" when never published)
+    after: str  # as pending
+    diff: str = ""  # for long texts: only the lines that changed, as a unified diff
+
+
+@dataclass(frozen=True)
 class Pending:
     kind: str
     record: object
-    changes: list[tuple[str, object, object]]  # (field, published value, pending value)
+    changes: list[Change]
 
 
 def _authored_by(record, user) -> bool:
@@ -53,18 +62,78 @@ def my_work(user, status: str) -> list[tuple[str, object]]:
     ]
 
 
-def changes_from_published(kind: str, record) -> list[tuple[str, object, object]]:
-    """The content fields where the pending revision differs from the published one (all of
-    them, against nothing, for a record never published)."""
+# What a reviewer compares, in reading order; ids and derived columns are left out.
+DIFF_FIELDS = {
+    "source": (
+        "title",
+        "author",
+        "publisher",
+        "published",
+        "url",
+        "archive_reference",
+        "accessed",
+        "licence",
+        "attribution",
+        "full_text",
+    ),
+    "subject": ("kind", "names"),
+    "claim": (
+        "original_wording",
+        "quantity_best",
+        "quantity_lower",
+        "quantity_upper",
+        "quantity_approximate",
+        "unit",
+        "date_edtf",
+        "date_earliest",
+        "date_latest",
+        "text_value",
+        "subject_value_id",
+        "source_id",
+        "locator",
+        "quote",
+        "quote_start",
+        "quote_end",
+        "attributed_to",
+        "note",
+    ),
+}
+LABELS = {"subject_value_id": "subject value", "source_id": "source", "quote_start": "quote start"}
+
+
+def _shown(field: str, value) -> str:
+    """A field's value as a reviewer reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if field == "names":
+        return "\n".join(f"{name['name']} ({name.get('language', 'und')})" for name in value)
+    if field == "source_id":
+        return str(Source.objects.filter(pk=value).values_list("title", flat=True).first())
+    if field == "subject_value_id":
+        return str(Subject.objects.filter(pk=value).values_list("label", flat=True).first())
+    return str(value)
+
+
+def _diff(before: str, after: str) -> str:
+    if "\n" not in before + after and len(before) + len(after) < 400 or not before:
+        return ""
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
+    return "\n".join(list(lines)[2:])  # without the ---/+++ file header
+
+
+def changes_from_published(kind: str, record) -> list[Change]:
+    """The fields where the pending revision differs from the published one (against nothing,
+    for a record never published)."""
     published = PUBLISHED[kind].objects.filter(pk=record.pk).first()
     changes = []
-    for field in record.CONTENT_FIELDS:
-        if field == "search_text":
-            continue  # derived from the names
-        now = getattr(record, field)
-        before = getattr(published, field) if published is not None else None
-        if now != before:
-            changes.append((field, before, now))
+    for field in DIFF_FIELDS[kind]:
+        after = _shown(field, getattr(record, field))
+        before = _shown(field, getattr(published, field)) if published is not None else ""
+        if after != before:
+            label = LABELS.get(field, field.replace("_", " "))
+            changes.append(Change(label, before, after, _diff(before, after)))
     return changes
 
 

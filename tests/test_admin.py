@@ -254,7 +254,7 @@ def test_the_review_queue_shows_others_work_with_its_changes(
     queue = client.get("/admin/review-queue/")
     assert [item.record.pk for item in queue.context["pending"]] == [claim.pk]
     page = queue.content.decode()
-    assert "about 200,000" in page and "original_wording" in page
+    assert "about 200,000" in page and "original wording" in page
     index = client.get("/admin/")
     assert index.context["queue_count"] == 1
     # The author does not see their own revision in a queue.
@@ -430,3 +430,24 @@ def test_line_breaks_sent_by_a_browser_do_not_move_quoted_passages(client, seede
     response = client.post(url, data)
     assert response.status_code == 302, form_errors(response)
     assert Source.objects.get(pk=source.pk).full_text == source.full_text
+
+
+def test_a_pending_revision_shows_only_what_it_changes(seeded, other_archivist):
+    from records import commands, staff
+
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
+    added = "A later survey counted 260,000 dead."
+    revised = commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        **{**fields, "publisher": "Wikimedia", "full_text": source.full_text + "\n" + added},
+        reason="Publisher and a new paragraph",
+        actor=other_archivist,
+    )
+    changes = {change.field: change for change in staff.changes_from_published("source", revised)}
+    assert set(changes) == {"publisher", "full text"}
+    assert (changes["publisher"].before, changes["publisher"].after) == ("", "Wikimedia")
+    # A long text shows as the lines that changed, not twice in full.
+    assert f"+{added}" in changes["full text"].diff
+    assert len(changes["full text"].diff) < len(source.full_text) / 2

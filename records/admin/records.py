@@ -49,10 +49,19 @@ class CommandAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # The form's fields in groups, for forms long enough to need them; None: one group.
+    edit_fieldsets = None
+
     def get_fields(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
             return self.view_fields
         return list(self.form.base_fields)
+
+    def get_fieldsets(self, request, obj=None):
+        editing = obj is None or self.has_change_permission(request, obj)
+        if editing and self.edit_fieldsets:
+            return self.edit_fieldsets
+        return super().get_fieldsets(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -147,6 +156,29 @@ class ClaimAdmin(ReviewedAdmin):
         "rank",
         "rank_reason",
         *ReviewedAdmin.readonly_fields,
+    ]
+
+    edit_fieldsets = [
+        ("Fact", {"fields": ["subject", "property"]}),
+        ("Value", {"fields": ["original"]}),
+        (
+            "Quantity",
+            {
+                "fields": [("best", "approximate"), ("lower", "upper"), "unit"],
+                "description": "For properties whose values are quantities.",
+            },
+        ),
+        ("Date", {"fields": [("edtf", "part")], "description": "For date properties."}),
+        (
+            "Text or subject",
+            {
+                "fields": ["text", "subject_value"],
+                "description": "For text properties, or properties whose value is a subject.",
+            },
+        ),
+        ("Citation", {"fields": ["source", "locator", "quote", ("start", "end")]}),
+        ("Attribution", {"fields": ["attributed_to", "note", "reason"]}),
+        (None, {"fields": ["expected_version", "event_id"]}),
     ]
 
     class Media:
