@@ -447,7 +447,10 @@ def test_a_pending_revision_shows_only_what_it_changes(seeded, other_archivist):
     )
     changes = {change.field: change for change in staff.changes_from_published("source", revised)}
     assert set(changes) == {"publisher", "full text"}
-    assert (changes["publisher"].before, changes["publisher"].after) == ("", "Wikimedia")
+    assert (changes["publisher"].before, changes["publisher"].after) == (
+        source.publisher,
+        "Wikimedia",
+    )
     # A long text shows as the lines that changed, not twice in full.
     assert f"+{added}" in changes["full text"].diff
     assert len(changes["full text"].diff) < len(source.full_text) / 2
