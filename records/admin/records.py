@@ -9,6 +9,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from records import staff
@@ -121,7 +123,18 @@ class SubjectAdmin(ReviewedAdmin):
     list_filter = ["status", "kind"]
     # Every name and alias, in any script, is in search_text.
     search_fields = ["search_text"]
-    view_fields = ["kind", "label", "names", *ReviewedAdmin.readonly_fields]
+    view_fields = ["kind", "label", "every_name", *ReviewedAdmin.readonly_fields]
+
+    @admin.display(description="names")
+    def every_name(self, subject):
+        return format_html_join(
+            mark_safe("<br>"),
+            '<span lang="{}">{}</span> ({})',
+            (
+                (name.get("language", "und"), name["name"], name.get("language", "und"))
+                for name in subject.names
+            ),
+        )
 
 
 @admin.register(Property)

@@ -5,7 +5,7 @@ Screenshots of every step land in test-artifacts/screenshots/<test>/."""
 import json
 
 from records import commands
-from records.models import Claim, Source
+from records.models import Claim, Source, Subject
 from records.models.projections import Status, fact_id_for
 from records.seeding import seed_id
 from records.workflow import OWN_WORK
@@ -164,3 +164,35 @@ def test_a_stale_form_shows_its_conflict_and_keeps_the_input(
         "Wikimedia Foundation",
         "Wikipedia contributors",
     )
+
+
+# Families that hold Chinese and Japanese glyphs (Debian's fonts-wqy-microhei, Noto CJK, ...).
+CJK_FAMILIES = ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback")
+
+
+def test_chinese_and_japanese_names_render_with_real_glyphs(seeded, admin_login, page, shot):
+    """Asks Chromium which fonts drew the names: a CJK family must draw the Han and kana, or the
+    reader would see empty boxes."""
+    subject = Subject.objects.get(pk=seed_id("subject", "zhejiang-jiangxi-campaign"))
+    admin_login(seeded.reviewer)  # a reviewer sees the names as text, not in a form field
+    page.goto(f"/admin/records/subject/{subject.pk}/change/")
+    names = page.locator(".field-every_name .readonly")
+    for name in ("浙贛作戦", "浙赣战役", "浙赣戰役"):
+        assert name in names.inner_text()
+    shot("subject-names")
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    spans = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": ".field-every_name span"})
+    han = 0
+    for node in spans["nodeIds"]:
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        han += sum(
+            font["glyphCount"]
+            for font in fonts
+            if any(family in font["familyName"] for family in CJK_FAMILIES)
+        )
+    cjk_characters = sum(1 for name in subject.names for char in name["name"] if ord(char) > 0x2E80)
+    assert han >= cjk_characters > 0
