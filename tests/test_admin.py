@@ -454,3 +454,19 @@ def test_a_pending_revision_shows_only_what_it_changes(seeded, other_archivist):
     # A long text shows as the lines that changed, not twice in full.
     assert f"+{added}" in changes["full text"].diff
     assert len(changes["full text"].diff) < len(source.full_text) / 2
+
+
+def test_a_reviewer_ranks_and_retracts_a_published_claim_from_its_page(client, seeded, reviewer):
+    claim = Claim.objects.get(pk=seed_id("claim", "civilian-deaths-chinese-estimates"))
+    login(client, reviewer)
+    page = client.get(f"/admin/records/claim/{claim.pk}/change/").content.decode()
+    assert 'value="rank"' in page and 'value="retract"' in page
+    response = review(client, claim, "rank", rank="preferred", comment="Best sourced")
+    assert messages_of(response) == ["Rank set."]
+    response = review(client, claim, "retract")
+    assert "reason" in messages_of(response)[0]  # a retraction needs a reason, and says so
+    review(client, claim, "retract", comment="Misread passage.")
+    claim.refresh_from_db()
+    assert (claim.rank, claim.status) == ("preferred", Status.RETRACTED)
+    page = client.get(f"/admin/records/claim/{claim.pk}/change/").content.decode()
+    assert 'value="retract"' not in page  # final: no more buttons
