@@ -42,14 +42,23 @@ def _authored_by(record, user) -> bool:
     return user.pk in (record.revision_authors or ())
 
 
+def awaiting(user) -> list[tuple[str, object]]:
+    """Every record in review that ``user`` had no hand in, oldest submission first."""
+    waiting = [
+        (kind, record)
+        for kind, model in REVIEWABLE.items()
+        for record in model.objects.filter(status=Status.IN_REVIEW)
+        if not _authored_by(record, user)
+    ]
+    return sorted(waiting, key=lambda item: item[1].status_changed_at)
+
+
 def review_queue(user) -> list[Pending]:
-    """Every record in review that ``user`` had no hand in, oldest first, with its changes."""
-    pending = []
-    for kind, model in REVIEWABLE.items():
-        for record in model.objects.filter(status=Status.IN_REVIEW).order_by("status_changed_at"):
-            if not _authored_by(record, user):
-                pending.append(Pending(kind, record, changes_from_published(kind, record)))
-    return sorted(pending, key=lambda item: item.record.status_changed_at)
+    """The records ``awaiting`` the reviewer, each with what it changes."""
+    return [
+        Pending(kind, record, changes_from_published(kind, record))
+        for kind, record in awaiting(user)
+    ]
 
 
 def my_work(user, status: str) -> list[tuple[str, object]]:
@@ -76,7 +85,7 @@ DIFF_FIELDS = {
         "attribution",
         "full_text",
     ),
-    "subject": ("kind", "names"),
+    "subject": ("kind", "label", "names"),
     "claim": (
         "original_wording",
         "quantity_best",
@@ -101,14 +110,17 @@ DIFF_FIELDS = {
 LABELS = {"subject_value_id": "subject value", "source_id": "source", "quote_start": "quote start"}
 
 
-def _shown(field: str, value) -> str:
+def _readable(field: str, value) -> str:
     """A field's value as a reviewer reads it."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if field == "names":
-        return "\n".join(f"{name['name']} ({name.get('language', 'und')})" for name in value)
+        return "\n".join(
+            f"{name['name']} ({name.get('language', 'und')}){' [label]' if name['primary'] else ''}"
+            for name in value
+        )
     if field == "source_id":
         return str(Source.objects.filter(pk=value).values_list("title", flat=True).first())
     if field == "subject_value_id":
@@ -129,8 +141,8 @@ def changes_from_published(kind: str, record) -> list[Change]:
     published = PUBLISHED[kind].objects.filter(pk=record.pk).first()
     changes = []
     for field in DIFF_FIELDS[kind]:
-        after = _shown(field, getattr(record, field))
-        before = _shown(field, getattr(published, field)) if published is not None else ""
+        after = _readable(field, getattr(record, field))
+        before = _readable(field, getattr(published, field)) if published is not None else ""
         if after != before:
             label = LABELS.get(field, field.replace("_", " "))
             changes.append(Change(label, before, after, _diff(before, after)))
@@ -150,7 +162,8 @@ class ClaimBar:
 def _bounds(claim: Claim) -> tuple:
     if claim.value_type == ValueType.QUANTITY:
         best = claim.quantity_best
-        return (claim.quantity_lower or best, claim.quantity_upper or best, best)
+        lower, upper = claim.quantity_lower, claim.quantity_upper
+        return (best if lower is None else lower, best if upper is None else upper, best)
     if claim.value_type == ValueType.DATE and claim.date_earliest:
         return (claim.date_earliest.toordinal(), claim.date_latest.toordinal(), None)
     return (None, None, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -24,7 +25,7 @@ class StrataAdminSite(admin.AdminSite):
 
         extra_context = extra_context or {}
         if request.user.has_perm(REVIEW):
-            extra_context["queue_count"] = len(staff.review_queue(request.user))
+            extra_context["queue_count"] = len(staff.awaiting(request.user))
         if request.user.has_perm(AUTHOR):
             extra_context["my_drafts"] = staff.my_work(request.user, Status.DRAFT)
             extra_context["my_changes_requested"] = staff.my_work(
@@ -42,10 +43,12 @@ class StrataAdminSite(admin.AdminSite):
         from records import staff
         from records.workflow import REVIEW
 
+        # Drafts under review are for reviewers' eyes: staff without the role see nothing.
+        if not request.user.has_perm(REVIEW):
+            raise PermissionDenied
         context = {
             **self.each_context(request),
             "title": "Review queue",
-            "is_reviewer": request.user.has_perm(REVIEW),
             "pending": staff.review_queue(request.user),
         }
         return TemplateResponse(request, "admin/records/review_queue.html", context)

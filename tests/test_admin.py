@@ -7,9 +7,10 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from records.admin.command_form import CLASHES, CONFLICT, TAKEN
+from records.admin.command_form import ALREADY_SAVED, CLASHES, CONFLICT, NO_VERSION, TAKEN
+from records.admin.forms import names_as_text
 from records.event_store import read_stream
-from records.models import Claim, Fact, Source, StoredEvent, Subject
+from records.models import Claim, Fact, ReviewComment, Source, StoredEvent, Subject
 from records.models.projections import Status
 from records.seeding import load_seeds, seed_id
 from records.values import QUOTE_NOT_IN_TEXT
@@ -461,12 +462,208 @@ def test_a_reviewer_ranks_and_retracts_a_published_claim_from_its_page(client, s
     login(client, reviewer)
     page = client.get(f"/admin/records/claim/{claim.pk}/change/").content.decode()
     assert 'value="rank"' in page and 'value="retract"' in page
-    response = review(client, claim, "rank", rank="preferred", comment="Best sourced")
+    response = review(client, claim, "rank", rank="preferred", reason="Best sourced")
     assert messages_of(response) == ["Rank set."]
     response = review(client, claim, "retract")
     assert "reason" in messages_of(response)[0]  # a retraction needs a reason, and says so
-    review(client, claim, "retract", comment="Misread passage.")
+    review(client, claim, "retract", reason="Misread passage.")
     claim.refresh_from_db()
     assert (claim.rank, claim.status) == ("preferred", Status.RETRACTED)
     page = client.get(f"/admin/records/claim/{claim.pk}/change/").content.decode()
     assert 'value="retract"' not in page  # final: no more buttons
+
+
+# --- refusals and edge cases found in review -------------------------------------------------
+
+
+def test_staff_without_a_role_see_no_drafts(client, seeded, other_archivist):
+    claim = new_claim(other_archivist)
+    nobody = make_user("staff-without-role")
+    login(client, nobody)
+    assert client.get(f"/admin/records/fact/{claim.fact_id}/change/").status_code == 403
+    assert client.get("/admin/review-queue/").status_code == 403
+    check = client.get(
+        "/admin/records/claim/check-quote/",
+        {"source": seed_id("source", SEED_SOURCE), "quote": QUOTE},
+    )
+    assert check.status_code == 403
+
+
+def test_garbled_ids_are_not_found(archivist_client):
+    assert archivist_client.get("/admin/records/fact/not-a-uuid/change/").status_code == 404
+    check = archivist_client.get("/admin/records/claim/check-quote/", {"source": "abc"})
+    assert check.status_code == 404
+
+
+def test_a_valid_revert_from_history_is_refused(client, seeded, other_archivist):
+    from records import commands
+
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
+    commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        **{**fields, "title": "A new title"},
+        reason="Retitled",
+        actor=other_archivist,
+    )
+    login(client, other_archivist)
+    first = Source.history.filter(id=source.pk).earliest()
+    url = f"/admin/records/source/{source.pk}/history/{first.history_id}/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = as_posted(page.context["adminform"].form)
+    data.update(expected_version=Source.objects.get(pk=source.pk).version, reason="Revert")
+    events = StoredEvent.objects.count()
+    assert client.post(url, data).status_code == 403
+    assert Source.objects.get(pk=source.pk).title == "A new title"
+    assert StoredEvent.objects.count() == events
+
+
+def test_a_form_without_a_version_or_with_a_used_event_id_says_so_above_it(
+    archivist_client,
+):
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    url = f"/admin/records/source/{source.pk}/change/"
+    data = as_posted(archivist_client.get(url).context["adminform"].form)
+    data["reason"] = "Publisher named"
+    for version in ("", "99"):
+        response = archivist_client.post(
+            url, {**data, "publisher": "X", "expected_version": version}
+        )
+        assert response.status_code == 200
+        shown = response.context["adminform"].form.non_field_errors()
+        assert shown == [NO_VERSION] if version == "" else "version 99" in shown[0]
+    saved = archivist_client.post(url, {**data, "publisher": "First"})
+    assert saved.status_code == 302
+    # The Back button, an edit, and the same form sent again: its event id is spent.
+    again = archivist_client.post(url, {**data, "publisher": "Second"})
+    assert again.context["adminform"].form.non_field_errors() == [ALREADY_SAVED]
+    assert ALREADY_SAVED in again.content.decode()
+    assert Source.objects.get(pk=source.pk).publisher == "First"
+
+
+def test_changing_only_the_best_estimate_keeps_implied_bounds_out_of_the_way(
+    client, seeded, other_archivist
+):
+    claim = new_claim(other_archivist, value={"original": "200,000", "best": 200000})
+    login(client, other_archivist)
+    url = f"/admin/records/claim/{claim.pk}/change/"
+    data = as_posted(client.get(url).context["adminform"].form)
+    assert (data["lower"], data["upper"]) == ("", "")
+    data.update(original="210,000", best="210000", reason="Corrected figure")
+    response = client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    assert Claim.objects.get(pk=claim.pk).quantity_best == 210000
+
+
+def test_subject_names_round_trip_through_the_names_box(client, seeded, other_archivist):
+    from records import commands
+
+    band = commands.register_subject(
+        kind="organisation",
+        names=[{"name": "Boy band", "language": "en"}, {"name": "*NSYNC", "language": "en"}],
+        actor=other_archivist,
+    )
+    login(client, other_archivist)
+    url = f"/admin/records/subject/{band.pk}/change/"
+    data = as_posted(client.get(url).context["adminform"].form)
+    assert data["names"] == "Boy band | en\n*NSYNC | en"
+    data.update(subject_kind="object", reason="Kind corrected")
+    assert client.post(url, data).status_code == 302
+    band.refresh_from_db()
+    assert (band.kind, band.label, band.names) == (
+        "object",
+        "Boy band",
+        [
+            {"name": "Boy band", "language": "en", "primary": True},
+            {"name": "*NSYNC", "language": "en", "primary": False},
+        ],
+    )
+    # "* " (a star and a space) makes a name the label.
+    data = as_posted(client.get(url).context["adminform"].form)
+    data.update(names="Boy band | en\n* *NSYNC | en", reason="Label")
+    assert client.post(url, data).status_code == 302
+    band.refresh_from_db()
+    assert band.label == "*NSYNC"
+
+
+def test_a_subject_conflict_does_not_invent_a_names_clash(
+    client, seeded, archivist, other_archivist
+):
+    from records import commands
+
+    subject = Subject.objects.get(pk=seed_id("subject", "zhejiang-jiangxi-campaign"))
+    login(client, other_archivist)
+    url = f"/admin/records/subject/{subject.pk}/change/"
+    data = as_posted(client.get(url).context["adminform"].form)
+    commands.revise_subject(
+        subject_id=subject.pk,
+        expected_version=subject.version,
+        kind="object",
+        names=subject.names,
+        reason="Kind",
+        actor=archivist,
+    )
+    extra = subject.names + [{"name": "Sei-Kan sakusen", "language": "ja-Latn"}]
+    data.update(names=names_as_text(extra), reason="Romanised Japanese name")
+    response = client.post(url, data)
+    message = response.context["adminform"].form.non_field_errors()[0]
+    assert TAKEN.format(fields="kind") in message and "both changed" not in message
+    resend = as_posted(response.context["adminform"].form)
+    assert resend["subject_kind"] == "object" and "Sei-Kan sakusen" in resend["names"]
+
+
+def test_a_change_of_label_shows_in_the_review_diff(seeded, other_archivist):
+    from records import commands, staff
+
+    subject = Subject.objects.get(pk=seed_id("subject", "zhejiang-jiangxi-campaign"))
+    names = [{**name, "primary": name["language"] == "zh-Hans"} for name in subject.names]
+    revised = commands.revise_subject(
+        subject_id=subject.pk,
+        expected_version=subject.version,
+        kind=subject.kind,
+        names=names,
+        reason="Chinese name first",
+        actor=other_archivist,
+    )
+    changes = {change.field: change for change in staff.changes_from_published("subject", revised)}
+    assert (changes["label"].before, changes["label"].after) == (
+        "Zhejiang-Jiangxi Campaign",
+        "浙赣战役",
+    )
+    assert "浙赣战役 (zh-Hans) [label]" in changes["names"].after
+
+
+def test_a_review_button_pressed_twice_acts_once(client, seeded, other_archivist):
+    claim = new_claim(other_archivist)
+    login(client, other_archivist)
+    form = {"action": "comment", "comment": "Is this the final toll?", "event_id": uuid.uuid4()}
+    for _ in range(2):
+        client.post(f"/admin/records/claim/{claim.pk}/review/", form)
+    assert ReviewComment.objects.filter(record_id=claim.pk).count() == 1
+
+
+def test_bars_place_ranges_that_touch_zero_correctly(archivist, reviewer):
+    from records import staff
+    from tests import factories
+
+    world = factories.published_world(archivist, reviewer)
+    change = factories.quantity_property(archivist, key="change", count=False, unit="km")
+    for lower, best, upper in ((-10, -5, 0), (0, 5, 10)):
+        commands_claim = factories.deaths_claim(
+            archivist, subject_record=world["subject"], prop=change, src=world["source"], best=best
+        )
+        from records import commands
+
+        commands.revise_claim(
+            claim_id=commands_claim.pk,
+            expected_version=commands_claim.version,
+            value={"original": str(best), "best": best, "lower": lower, "upper": upper},
+            citation={"source_id": world["source"].pk, "quote": commands_claim.quote},
+            reason="bounds",
+            actor=archivist,
+        )
+    fact = Fact.objects.get(property=change)
+    bars = [(bar.left, bar.width, bar.point) for bar in staff.claims_side_by_side(fact)]
+    assert bars == [(0.0, 50.0, 25.0), (50.0, 50.0, 75.0)]

@@ -23,6 +23,12 @@ CONFLICT = (
 TAKEN = "Their changes to {fields} are now in the form."
 CLASHES = "You both changed {fields}: yours are shown (the History page shows theirs)."
 SAVE_AGAIN = "Check the form, then save again to record your revision over version {current}."
+ALREADY_SAVED = (
+    "This form was already saved once, with other values. Reload the page to make another change."
+)
+NO_VERSION = "This form does not say which version it was loaded at. Reload the page."
+# The hidden fields' errors would be invisible next to them: they are shown above the form.
+HIDDEN_FIELD_ERRORS = {"event_id": ALREADY_SAVED, "expected_version": NO_VERSION}
 
 
 class CommandForm(forms.ModelForm):
@@ -47,6 +53,7 @@ class CommandForm(forms.ModelForm):
         if not self.is_new:
             self.initial.update(self.values_of(self.instance))
             self.initial["expected_version"] = self.instance.version
+            self.fields["expected_version"].required = True
         self.fields["event_id"].initial = uuid.uuid4()
 
     @property
@@ -63,6 +70,7 @@ class CommandForm(forms.ModelForm):
 
     def _post_clean(self):
         # Replaces ModelForm's model validation: the command is the one judge of the input.
+        self._raise_hidden_errors()
         if self.errors:
             return
         try:
@@ -74,13 +82,21 @@ class CommandForm(forms.ModelForm):
         except ConcurrencyError:
             self._conflict()
 
+    def _raise_hidden_errors(self) -> None:
+        for name, message in HIDDEN_FIELD_ERRORS.items():
+            if self._errors.pop(name, None):
+                self.cleaned_data.pop(name, None)
+                self.add_error(None, message)
+
     def _show(self, error: ValidationError) -> None:
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
         for key, messages in error.message_dict.items():
             field = self.error_fields.get(key, key)
-            if field in self.fields and field not in self.errors:
+            if key in HIDDEN_FIELD_ERRORS:
+                self.add_error(None, HIDDEN_FIELD_ERRORS[key])
+            elif field in self.fields and field not in self.errors:
                 self.add_error(field, messages)
             elif key == "__all__":
                 self.add_error(None, messages)
@@ -95,7 +111,9 @@ class CommandForm(forms.ModelForm):
         loaded = self.cleaned_data.get("expected_version")
         current = type(self.instance).objects.get(pk=self.instance.pk)
         base = type(self.instance).history.filter(id=current.pk, version=loaded).first()
-        taken, clashes = self._merge(self.values_of(base.instance), self.values_of(current))
+        taken, clashes = [], []
+        if base is not None:  # a forged version has no history to merge from
+            taken, clashes = self._merge(self.values_of(base.instance), self.values_of(current))
         message = [CONFLICT.format(kind=self.kind, loaded=loaded, current=current.version)]
         if taken:
             message.append(TAKEN.format(fields=", ".join(taken)))
@@ -104,18 +122,19 @@ class CommandForm(forms.ModelForm):
         message.append(SAVE_AGAIN.format(current=current.version))
         self.add_error(None, " ".join(message))
         # Only the version moves on, so saving again is a deliberate revision of the current one.
+        self.data = self.data.copy()
         self.data[self.add_prefix("expected_version")] = current.version
 
     def _merge(self, base: dict, current: dict) -> tuple[list[str], list[str]]:
-        self.data = self.data.copy()
+        self.data = self.data.copy()  # a request's QueryDict is immutable
         taken, clashes = [], []
         for name, theirs in current.items():
             field, mine = self.fields[name], self[name].data
-            if field.disabled or not field.has_changed(base[name], _shown(field, theirs)):
+            if field.disabled or not field.has_changed(base[name], _as_submitted(field, theirs)):
                 continue
             label = self[name].label.lower()
             if not field.has_changed(base[name], mine):
-                self.data[self.add_prefix(name)] = _shown(field, theirs)
+                self.data[self.add_prefix(name)] = _as_submitted(field, theirs)
                 taken.append(label)
             elif field.has_changed(theirs, mine):
                 clashes.append(label)
@@ -128,7 +147,7 @@ class CommandForm(forms.ModelForm):
         """The command saved everything there is."""
 
 
-def _shown(field, value) -> str:
+def _as_submitted(field, value) -> str:
     """A value as the form would have received it from the browser."""
     shown = field.prepare_value(value)
     return "" if shown is None else str(shown)

@@ -16,7 +16,8 @@ from records.values import PARTS_OF_MONTH
 REASON_HELP = "Why this revision: it is kept with the change for good."
 NAMES_HELP = (
     "One name per line, as <em>name | language</em> (a BCP 47 tag such as en, zh-Hant, ja, "
-    "zh-Latn-pinyin). Start a line with * to make it the label; otherwise the first name is."
+    "zh-Latn-pinyin). Start a line with * and a space to make it the label; otherwise the first "
+    "name is."
 )
 BAD_NAME_LINE = "Line {number}: write the name, a |, then its language tag."
 
@@ -87,26 +88,34 @@ class SourceForm(CommandForm):
         )
 
 
+PRIMARY_MARK = "* "  # a star and a space: a name may itself begin with "*" ("*NSYNC")
+
+
 def names_as_text(names: list[dict]) -> str:
+    """One line a name. The label is marked only when it is not the first name, which is the
+    label by default."""
     return "\n".join(
-        f"{'* ' if name.get('primary') else ''}{name['name']} | {name.get('language', 'und')}"
-        for name in names or ()
+        f"{PRIMARY_MARK if name.get('primary') and index else ''}"
+        f"{name['name']} | {name.get('language', 'und')}"
+        for index, name in enumerate(names or ())
     )
 
 
 def names_from_text(text: str) -> list[dict]:
+    """The names as register_subject stores them, "primary" explicit, so that an untouched box
+    compares equal to the stored names."""
     names = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        primary = line.lstrip().startswith("*")
-        name, bar, language = line.lstrip().removeprefix("*").rpartition("|")
+        line = line.strip()
+        primary = line.startswith(PRIMARY_MARK)
+        name, bar, language = line.removeprefix(PRIMARY_MARK).rpartition("|")
         if not bar:
             raise forms.ValidationError(BAD_NAME_LINE.format(number=number))
-        entry = {"name": name.strip(), "language": language.strip()}
-        if primary:
-            entry["primary"] = True
-        names.append(entry)
+        names.append({"name": name.strip(), "language": language.strip(), "primary": primary})
+    if names and not any(name["primary"] for name in names):
+        names[0]["primary"] = True
     return names
 
 
@@ -274,8 +283,10 @@ class ClaimForm(CommandForm):
             "property": claim.property_id,
             "original": value.get("original"),
             "best": value.get("best"),
-            "lower": value.get("lower"),
-            "upper": value.get("upper"),
+            # Bounds not given are stored as the best value: shown blank, so that changing
+            # the best value alone does not fall outside the old "bounds".
+            "lower": _bound(value, "lower"),
+            "upper": _bound(value, "upper"),
             "approximate": value.get("approximate"),
             "unit": value.get("unit") if value.get("unit") != claim.property.unit else "",
             "edtf": value.get("edtf"),
@@ -333,3 +344,7 @@ class ClaimForm(CommandForm):
         return commands.revise_claim(
             claim_id=self.instance.pk, expected_version=data["expected_version"], **common
         )
+
+
+def _bound(value: dict, which: str):
+    return None if value.get(which) == value.get("best") else value.get(which)

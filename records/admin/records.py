@@ -4,8 +4,11 @@ admin deletes anything, and the event log and review comments are read-only for 
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import admin
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -72,6 +75,20 @@ class CommandAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         """The form's command already stored the events and projected them."""
+
+    # The event log records who changed what, when and why; the admin's own LogEntry table
+    # would be a second, weaker copy (and one that could be edited).
+    def log_addition(self, request, obj, message):
+        pass
+
+    def log_change(self, request, obj, message):
+        pass
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A past revision can be looked at; reverting to it would bypass the commands."""
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), **self.panels(request, object_id)}
@@ -209,19 +226,29 @@ class ClaimAdmin(ReviewedAdmin):
         ]
 
     def check_quote_view(self, request):
-        """The citation helper: where the quote stands in the chosen source, as JSON."""
-        source = get_object_or_404(Source, pk=request.GET.get("source"))
+        """The citation helper: where the quote stands in the chosen source, as JSON. For those
+        who write claims: it shows a draft source's text."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        source = get_object_or_404(Source, pk=_uuid_or_404(request.GET.get("source")))
         check = staff.check_quote(
             source,
             request.GET.get("quote", ""),
-            _whole(request.GET.get("start")),
-            _whole(request.GET.get("end")),
+            _offset(request.GET.get("start")),
+            _offset(request.GET.get("end")),
         )
         return JsonResponse(check.__dict__)
 
 
-def _whole(text):
+def _offset(text) -> int | None:
     return int(text) if text and text.isascii() and text.isdigit() else None
+
+
+def _uuid_or_404(text) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        raise Http404 from None
 
 
 @admin.register(Fact)
@@ -233,7 +260,12 @@ class FactAdmin(ReadOnly, SimpleHistoryAdmin):
     list_select_related = ["subject", "property"]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        fact = get_object_or_404(Fact.objects.select_related("subject", "property"), pk=object_id)
+        # Drafts are shown here: only for those who may read every claim.
+        if not (self.has_view_permission(request) and request.user.has_perm("records.view_claim")):
+            raise PermissionDenied
+        fact = get_object_or_404(
+            Fact.objects.select_related("subject", "property"), pk=_uuid_or_404(object_id)
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -28,8 +30,17 @@ DONE = {
 
 def _run(action: str, kind: str, record_id, post, actor):
     """Call the command behind ``action``; the form's fields are its arguments."""
-    target = {"record_type": kind, "record_id": record_id, "actor": actor}
-    decision = {**target, "revision": _revision(post), "comment": post.get("comment", "")}
+    target = {
+        "record_type": kind,
+        "record_id": record_id,
+        "actor": actor,
+        "event_id": _uuid(post.get("event_id")),
+    }
+    decision = {
+        **target,
+        "revision": _whole(post.get("revision")),
+        "comment": post.get("comment", ""),
+    }
     if action == "submit":
         return commands.submit_for_review(**target)
     if action == "withdraw":
@@ -42,23 +53,22 @@ def _run(action: str, kind: str, record_id, post, actor):
         return commands.reject_revision(**decision)
     if action == "comment":
         return commands.add_review_comment(**target, text=post.get("comment", ""))
+    claim = {"claim_id": record_id, "reason": post.get("reason", ""), "actor": actor}
     if action == "retract":
-        return commands.retract_claim(
-            claim_id=record_id, reason=post.get("comment", ""), actor=actor
-        )
+        return commands.retract_claim(**claim, event_id=target["event_id"])
     if action == "rank":
-        return commands.rank_claim(
-            claim_id=record_id,
-            rank=post.get("rank", ""),
-            reason=post.get("comment", ""),
-            actor=actor,
-        )
+        return commands.rank_claim(**claim, rank=post.get("rank", ""), event_id=target["event_id"])
     raise ValidationError({"action": [UNKNOWN_ACTION.format(action=action)]})
 
 
-def _revision(post) -> int | None:
+def _whole(text) -> int | None:
+    """The revision a decision names; a garbled one is left to the command to refuse."""
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
+def _uuid(text) -> uuid.UUID | None:
     try:
-        return int(post.get("revision", ""))
+        return uuid.UUID(text) if text else None
     except ValueError:
         return None
 
