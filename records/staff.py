@@ -73,18 +73,7 @@ def my_work(user, status: str) -> list[tuple[str, object]]:
 
 # What a reviewer compares, in reading order; ids and derived columns are left out.
 DIFF_FIELDS = {
-    "source": (
-        "title",
-        "author",
-        "publisher",
-        "published",
-        "url",
-        "archive_reference",
-        "accessed",
-        "licence",
-        "attribution",
-        "full_text",
-    ),
+    "source": Source.CONTENT_FIELDS,
     "subject": ("kind", "label", "names"),
     "claim": (
         "original_wording",

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
+from records import commands, staff
 from records.admin.command_form import ALREADY_SAVED, CLASHES, CONFLICT, NO_VERSION, TAKEN
 from records.admin.forms import names_as_text
 from records.event_store import read_stream
@@ -37,6 +38,19 @@ def superuser_client(client, seeded):
 def archivist_client(client, seeded, other_archivist):
     client.force_login(other_archivist)
     return client
+
+
+def revise_seed_source(actor, reason: str, **changes) -> Source:
+    """A revision of the seeded source through its command, changing only ``changes``."""
+    source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
+    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
+    return commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        **{**fields, **changes},
+        reason=reason,
+        actor=actor,
+    )
 
 
 def login(client, user):
@@ -130,21 +144,17 @@ def as_posted(form) -> dict:
 def test_a_stale_form_merges_a_colleagues_changes_and_keeps_the_input(
     client, seeded, archivist, other_archivist
 ):
-    from records import commands
-
     source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
     login(client, other_archivist)
     url = f"/admin/records/source/{source.pk}/change/"
     data = as_posted(client.get(url).context["adminform"].form)
     assert data["expected_version"] == source.version
     # Meanwhile a colleague revises the same source: attribution, and the publisher too.
-    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
-    commands.revise_source(
-        source_id=source.pk,
-        expected_version=source.version,
-        **{**fields, "attribution": "Colleague's attribution", "publisher": "Their publisher"},
-        reason="Attribution added",
-        actor=archivist,
+    revise_seed_source(
+        archivist,
+        "Attribution added",
+        attribution="Colleague's attribution",
+        publisher="Their publisher",
     )
     mine = {**data, "publisher": "My publisher, typed with care", "reason": "Publisher added"}
     response = client.post(url, mine)
@@ -176,8 +186,6 @@ def test_a_stale_form_merges_a_colleagues_changes_and_keeps_the_input(
 
 
 def new_claim(archivist, **overrides):
-    from records import commands
-
     fields = {
         "subject_id": seed_id("subject", "zhejiang-jiangxi-campaign"),
         "property_id": seed_id("property", "civilian-deaths"),
@@ -248,8 +256,6 @@ def test_the_review_queue_shows_others_work_with_its_changes(
     client, seeded, archivist, other_archivist, reviewer
 ):
     claim = new_claim(other_archivist)
-    from records import commands
-
     commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=other_archivist)
     login(client, reviewer)
     queue = client.get("/admin/review-queue/")
@@ -274,8 +280,6 @@ def test_the_review_queue_shows_others_work_with_its_changes(
 def test_the_index_shows_an_archivists_drafts_and_changes_requested(
     client, seeded, other_archivist, reviewer
 ):
-    from records import commands
-
     draft = new_claim(other_archivist)
     sent_back = new_claim(
         other_archivist,
@@ -398,17 +402,8 @@ def test_autocomplete_finds_subjects_by_an_alias_in_any_script(archivist_client)
 def test_the_history_page_shows_what_each_revision_changed(
     client, seeded, archivist, other_archivist
 ):
-    from records import commands
-
     source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
-    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
-    commands.revise_source(
-        source_id=source.pk,
-        expected_version=source.version,
-        **{**fields, "publisher": "Wikimedia Foundation"},
-        reason="Publisher named",
-        actor=other_archivist,
-    )
+    revise_seed_source(other_archivist, "Publisher named", publisher="Wikimedia Foundation")
     login(client, other_archivist)
     page = client.get(f"/admin/records/source/{source.pk}/history/").content.decode()
     assert "SourceRevised: Publisher named" in page
@@ -434,17 +429,13 @@ def test_line_breaks_sent_by_a_browser_do_not_move_quoted_passages(client, seede
 
 
 def test_a_pending_revision_shows_only_what_it_changes(seeded, other_archivist):
-    from records import commands, staff
-
     source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
-    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
     added = "A later survey counted 260,000 dead."
-    revised = commands.revise_source(
-        source_id=source.pk,
-        expected_version=source.version,
-        **{**fields, "publisher": "Wikimedia", "full_text": source.full_text + "\n" + added},
-        reason="Publisher and a new paragraph",
-        actor=other_archivist,
+    revised = revise_seed_source(
+        other_archivist,
+        "Publisher and a new paragraph",
+        publisher="Wikimedia",
+        full_text=source.full_text + "\n" + added,
     )
     changes = {change.field: change for change in staff.changes_from_published("source", revised)}
     assert set(changes) == {"publisher", "full text"}
@@ -496,17 +487,8 @@ def test_garbled_ids_are_not_found(archivist_client):
 
 
 def test_a_valid_revert_from_history_is_refused(client, seeded, other_archivist):
-    from records import commands
-
     source = Source.objects.get(pk=seed_id("source", SEED_SOURCE))
-    fields = {name: getattr(source, name) for name in Source.CONTENT_FIELDS}
-    commands.revise_source(
-        source_id=source.pk,
-        expected_version=source.version,
-        **{**fields, "title": "A new title"},
-        reason="Retitled",
-        actor=other_archivist,
-    )
+    revise_seed_source(other_archivist, "Retitled", title="A new title")
     login(client, other_archivist)
     first = Source.history.filter(id=source.pk).earliest()
     url = f"/admin/records/source/{source.pk}/history/{first.history_id}/"
@@ -558,8 +540,6 @@ def test_changing_only_the_best_estimate_keeps_implied_bounds_out_of_the_way(
 
 
 def test_subject_names_round_trip_through_the_names_box(client, seeded, other_archivist):
-    from records import commands
-
     band = commands.register_subject(
         kind="organisation",
         names=[{"name": "Boy band", "language": "en"}, {"name": "*NSYNC", "language": "en"}],
@@ -591,8 +571,6 @@ def test_subject_names_round_trip_through_the_names_box(client, seeded, other_ar
 def test_a_subject_conflict_does_not_invent_a_names_clash(
     client, seeded, archivist, other_archivist
 ):
-    from records import commands
-
     subject = Subject.objects.get(pk=seed_id("subject", "zhejiang-jiangxi-campaign"))
     login(client, other_archivist)
     url = f"/admin/records/subject/{subject.pk}/change/"
@@ -615,8 +593,6 @@ def test_a_subject_conflict_does_not_invent_a_names_clash(
 
 
 def test_a_change_of_label_shows_in_the_review_diff(seeded, other_archivist):
-    from records import commands, staff
-
     subject = Subject.objects.get(pk=seed_id("subject", "zhejiang-jiangxi-campaign"))
     names = [{**name, "primary": name["language"] == "zh-Hans"} for name in subject.names]
     revised = commands.revise_subject(
@@ -645,22 +621,19 @@ def test_a_review_button_pressed_twice_acts_once(client, seeded, other_archivist
 
 
 def test_bars_place_ranges_that_touch_zero_correctly(archivist, reviewer):
-    from records import staff
     from tests import factories
 
     world = factories.published_world(archivist, reviewer)
     change = factories.quantity_property(archivist, key="change", count=False, unit="km")
     for lower, best, upper in ((-10, -5, 0), (0, 5, 10)):
-        commands_claim = factories.deaths_claim(
+        claim = factories.deaths_claim(
             archivist, subject_record=world["subject"], prop=change, src=world["source"], best=best
         )
-        from records import commands
-
         commands.revise_claim(
-            claim_id=commands_claim.pk,
-            expected_version=commands_claim.version,
+            claim_id=claim.pk,
+            expected_version=claim.version,
             value={"original": str(best), "best": best, "lower": lower, "upper": upper},
-            citation={"source_id": world["source"].pk, "quote": commands_claim.quote},
+            citation={"source_id": world["source"].pk, "quote": claim.quote},
             reason="bounds",
             actor=archivist,
         )

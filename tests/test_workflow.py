@@ -35,6 +35,19 @@ def claim(archivist, world):
     )
 
 
+def publish_other_estimate(archivist, reviewer, world):
+    """A second published claim for the deaths fact, disagreeing with ``claim``."""
+    other = factories.deaths_claim(
+        archivist,
+        subject_record=world["subject"],
+        prop=world["deaths"],
+        src=world["source"],
+        best=200000,
+        quote="Others say around 200,000 died.",
+    )
+    return factories.publish(other, "claim", author=archivist, reviewer=reviewer)
+
+
 def event_types(record) -> list[str]:
     return [event.event_type for event in read_stream(record.pk)]
 
@@ -212,19 +225,7 @@ def test_only_reviewers_retract(archivist, reviewer, claim):
 
 def test_a_fact_has_at_most_one_preferred_claim(archivist, reviewer, world, claim):
     first = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
-    second = factories.publish(
-        factories.deaths_claim(
-            archivist,
-            subject_record=world["subject"],
-            prop=world["deaths"],
-            src=world["source"],
-            best=200000,
-            quote="Others say around 200,000 died.",
-        ),
-        "claim",
-        author=archivist,
-        reviewer=reviewer,
-    )
+    second = publish_other_estimate(archivist, reviewer, world)
     commands.rank_claim(claim_id=first.pk, rank="preferred", reason="Official", actor=reviewer)
     commands.rank_claim(claim_id=second.pk, rank="preferred", reason="Newer", actor=reviewer)
 
@@ -238,19 +239,7 @@ def test_a_fact_has_at_most_one_preferred_claim(archivist, reviewer, world, clai
 
 def test_a_deprecated_claim_stays_visible_and_ends_a_dispute(archivist, reviewer, world, claim):
     first = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
-    outlier = factories.publish(
-        factories.deaths_claim(
-            archivist,
-            subject_record=world["subject"],
-            prop=world["deaths"],
-            src=world["source"],
-            best=200000,
-            quote="Others say around 200,000 died.",
-        ),
-        "claim",
-        author=archivist,
-        reviewer=reviewer,
-    )
+    outlier = publish_other_estimate(archivist, reviewer, world)
     assert selectors.fact_summary(first.fact_id).disputed
     commands.rank_claim(claim_id=outlier.pk, rank="deprecated", reason="Unsourced", actor=reviewer)
     summary = selectors.fact_summary(first.fact_id)
@@ -376,19 +365,7 @@ def test_preferring_a_claim_leaves_a_retracted_preferred_claim_as_it_was(
     commands.rank_claim(claim_id=first.pk, rank="preferred", reason="Official", actor=reviewer)
     commands.retract_claim(claim_id=first.pk, reason="Misquoted.", actor=reviewer)
     events_before = event_types(first)
-    second = factories.publish(
-        factories.deaths_claim(
-            archivist,
-            subject_record=world["subject"],
-            prop=world["deaths"],
-            src=world["source"],
-            best=200000,
-            quote="Others say around 200,000 died.",
-        ),
-        "claim",
-        author=archivist,
-        reviewer=reviewer,
-    )
+    second = publish_other_estimate(archivist, reviewer, world)
     commands.rank_claim(claim_id=second.pk, rank="preferred", reason="Remaining", actor=reviewer)
 
     assert event_types(first) == events_before  # no demotion written to a final record
@@ -402,19 +379,7 @@ def test_the_database_refuses_a_second_preferred_claim_for_a_fact(
 ):
     """The last guard behind rank_claim: a projection bug could not store two preferred claims."""
     first = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
-    second = factories.publish(
-        factories.deaths_claim(
-            archivist,
-            subject_record=world["subject"],
-            prop=world["deaths"],
-            src=world["source"],
-            best=200000,
-            quote="Others say around 200,000 died.",
-        ),
-        "claim",
-        author=archivist,
-        reviewer=reviewer,
-    )
+    second = publish_other_estimate(archivist, reviewer, world)
     commands.rank_claim(claim_id=first.pk, rank="preferred", reason="Official", actor=reviewer)
     for model in (Claim, PublishedClaim):
         with pytest.raises(IntegrityError), transaction.atomic():
