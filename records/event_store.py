@@ -69,23 +69,31 @@ def lock_log() -> None:
             cursor.execute(f"LOCK TABLE {StoredEvent._meta.db_table} IN EXCLUSIVE MODE")
 
 
-def _same_event(row: StoredEvent, stream_id: uuid.UUID, event: DomainEvent) -> bool:
+def _same_event(
+    row: StoredEvent, stream_id: uuid.UUID, event: DomainEvent, request: str | None
+) -> bool:
     return (
         row.stream_id == stream_id
         and row.event_type == event.type_name()
         and row.data == event.to_data()
+        # The same event asked for by another request (another actor, say) is not a retry.
+        # (Events stored before requests were recorded carry none.)
+        and row.metadata.get("request") in (None, request)
     )
 
 
 def _acknowledge_retry(
-    stream_id: uuid.UUID, events: Sequence[DomainEvent], event_ids: list[uuid.UUID]
+    stream_id: uuid.UUID,
+    events: Sequence[DomainEvent],
+    event_ids: list[uuid.UUID],
+    request: str | None,
 ) -> AppendResult | None:
     found = {row.event_id: row for row in StoredEvent.objects.filter(event_id__in=event_ids)}
     if not found:
         return None
     rows = [found.get(event_id) for event_id in event_ids]
     if all(
-        row is not None and _same_event(row, stream_id, event)
+        row is not None and _same_event(row, stream_id, event, request)
         for row, event in zip(rows, events, strict=True)
     ):
         return AppendResult(events=rows, duplicate=True)
@@ -140,7 +148,7 @@ def append(
     try:
         with transaction.atomic():
             lock_log()
-            retried = _acknowledge_retry(stream_id, events, ids)
+            retried = _acknowledge_retry(stream_id, events, ids, request)
             if retried is not None:
                 return retried
             current = (

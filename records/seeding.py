@@ -32,16 +32,25 @@ def _event_id(kind: str, key: str, step: str = "registered") -> uuid.UUID:
     return uuid.uuid5(SEED_NAMESPACE, f"event:{kind}:{key}:{step}")
 
 
+def _once(command, *, event_id: uuid.UUID, **arguments) -> None:
+    """Run one seed step unless its event is in the log already. Steps are skipped, not retried:
+    a retry must be the very same request, and a later load may be by other accounts."""
+    if not StoredEvent.objects.filter(event_id=event_id).exists():
+        command(event_id=event_id, **arguments)
+
+
 def _publish(kind: str, key: str, *, archivist, reviewer) -> None:
     """Submit revision 1 as the archivist and approve it as the reviewer."""
     record_id = seed_id(kind, key)
-    commands.submit_for_review(
+    _once(
+        commands.submit_for_review,
         record_type=kind,
         record_id=record_id,
         actor=archivist,
         event_id=_event_id(kind, key, "submitted"),
     )
-    commands.approve_revision(
+    _once(
+        commands.approve_revision,
         record_type=kind,
         record_id=record_id,
         revision=1,
@@ -70,7 +79,8 @@ def load_seeds(*, archivist, reviewer, path: Path = SEED_FILE) -> SeedReport:
     with transaction.atomic():
         source = seed["source"]
         source_id = seed_id("source", source["key"])
-        commands.register_source(
+        _once(
+            commands.register_source,
             title=source["title"],
             author=source.get("author", ""),
             publisher=source.get("publisher", ""),
@@ -85,7 +95,8 @@ def load_seeds(*, archivist, reviewer, path: Path = SEED_FILE) -> SeedReport:
         )
         publish("source", source["key"])
         for subject in seed["subjects"]:
-            commands.register_subject(
+            _once(
+                commands.register_subject,
                 kind=subject["kind"],
                 names=subject["names"],
                 actor=actor,
@@ -94,7 +105,8 @@ def load_seeds(*, archivist, reviewer, path: Path = SEED_FILE) -> SeedReport:
             )
             publish("subject", subject["key"])
         for prop in seed["properties"]:
-            commands.define_property(
+            _once(
+                commands.define_property,
                 key=prop["key"],
                 label=prop["label"],
                 value_type=prop["value_type"],
@@ -109,7 +121,8 @@ def load_seeds(*, archivist, reviewer, path: Path = SEED_FILE) -> SeedReport:
             value = dict(claim["value"])
             if "subject" in value:
                 value["subject_id"] = str(seed_id("subject", value.pop("subject")))
-            commands.register_claim(
+            _once(
+                commands.register_claim,
                 subject_id=seed_id("subject", claim["subject"]),
                 property_id=seed_id("property", claim["property"]),
                 value=value,

@@ -261,6 +261,16 @@ def normalise_citation(errors: Errors, raw) -> dict:
     }
 
 
+def quote_stands(claim, text: str) -> bool:
+    """Whether a claim's quote holds in ``text``: at its offsets when it has them, anywhere when
+    it was made while its source held no text. Nothing can be checked against no text."""
+    if not text:
+        return claim.quote_start is None
+    if claim.quote_start is None:
+        return claim.quote in text
+    return text[claim.quote_start : claim.quote_end] == claim.quote
+
+
 def _occurrences(text: str, quote: str) -> int:
     """How many places the quote starts at, overlapping ones included ("ha ha" in "ha ha ha")."""
     count, start = 0, text.find(quote)

@@ -318,3 +318,27 @@ def test_an_event_id_of_one_review_step_cannot_acknowledge_another(archivist, re
         )
     assert "event_id" in refused.value.message_dict
     assert Claim.objects.get(pk=claim.pk).status == "in_review"
+
+
+def test_a_retry_may_write_the_same_arguments_another_way(archivist, world):
+    """A UUID or its text in any case, a number of any type: the same request, acknowledged."""
+    event_id = uuid.uuid4()
+
+    def register(best, subject_id, source_id):
+        return commands.register_claim(
+            subject_id=subject_id,
+            property_id=world["deaths"].pk,
+            value={"original": "250,000", "best": best},
+            citation={"source_id": source_id, "quote": "Chinese estimates put the death toll"},
+            actor=archivist,
+            event_id=event_id,
+        )
+
+    first = register(250000, world["subject"].pk, world["source"].pk)
+    events = StoredEvent.objects.count()
+    again = register("250000", str(world["subject"].pk).upper(), str(world["source"].pk))
+    assert again.pk == first.pk and StoredEvent.objects.count() == events
+    submit = {"record_type": "claim", "actor": archivist, "event_id": uuid.uuid4()}
+    commands.submit_for_review(record_id=first.pk, **submit)
+    commands.submit_for_review(record_id=str(first.pk).upper(), **submit)
+    assert StoredEvent.objects.count() == events + 1

@@ -280,3 +280,15 @@ def test_a_rehashed_forgery_is_still_caught_by_the_next_link(five_events):
     report = verify_chain(iter_log())
     assert report.first_bad_position == following.position
     assert "previous_hash" in report.problem
+
+
+def test_the_same_event_asked_for_by_another_request_is_not_a_retry(archivist):
+    """Two requests may race past their retry checks with one event id; the append, under its
+    lock, tells them apart by the request digest each carries."""
+    stream, event_id = uuid.uuid4(), uuid.uuid4()
+    common = {"stream_id": stream, "events": [note(stream)], "actor": archivist}
+    append(**common, expected_version=NO_STREAM, event_ids=[event_id], request="first")
+    assert append(**common, expected_version=ANY, event_ids=[event_id], request="first").duplicate
+    with pytest.raises(IdempotencyConflict):
+        append(**common, expected_version=ANY, event_ids=[event_id], request="second")
+    assert StoredEvent.objects.count() == 1

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from records.models import Claim, Fact, PublishedClaim, Source, StoredEvent, Subject
 from records.models.projections import Status
 from records.seeding import SEEDS_DIR, load_seeds, seed_id
+from tests.conftest import make_user
 
 
 @pytest.fixture
@@ -144,3 +145,11 @@ def test_load_seeds_command_is_idempotent(archivist, reviewer, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith(f"{StoredEvent.objects.count()} new events.")
     assert out[1].endswith(" 0 new events.")
+
+
+def test_loading_again_by_other_accounts_appends_nothing(archivist, reviewer):
+    load_seeds(archivist=archivist, reviewer=reviewer)
+    again = load_seeds(
+        archivist=make_user("archivist2", "Archivist"), reviewer=make_user("reviewer2", "Reviewer")
+    )
+    assert again.events_appended == 0

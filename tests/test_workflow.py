@@ -1,10 +1,12 @@
 """The review workflow: exact-revision approval, four eyes, retraction, ranks and comments."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from records import commands, selectors
-from records.commands.review import QUOTE_NOT_PUBLISHED
+from records.commands.review import PUBLISHED_QUOTES_BROKEN, QUOTE_NOT_PUBLISHED
+from records.commands.sources import CITATIONS_BROKEN
 from records.event_store import read_stream
 from records.hashing import content_digest, digest
 from records.models import Claim, PublishedClaim, ReviewComment
@@ -400,3 +402,89 @@ def test_decision_comments_never_reach_history_rows(archivist, reviewer, claim):
         assert not hasattr(row, "status_reason")
         assert "Secret" not in (row.history_change_reason or "")
     assert "status_reason" not in {field.name for field in Claim.history.model._meta.fields}
+
+
+def revise_text(source, actor, full_text: str, reason="Text changed"):
+    return commands.revise_source(
+        source_id=source.pk,
+        expected_version=source.version,
+        title=source.title,
+        licence=source.licence,
+        full_text=full_text,
+        reason=reason,
+        actor=actor,
+    )
+
+
+def test_a_quote_made_against_an_emptied_draft_must_stand_in_the_published_text(
+    archivist, other_archivist, reviewer, world
+):
+    emptied = revise_text(world["source"], other_archivist, "", reason="Text withdrawn")
+    claim = factories.deaths_claim(
+        archivist,
+        subject_record=world["subject"],
+        prop=world["deaths"],
+        src=emptied,
+        quote="Fabricated: 9 million died.",
+    )
+    assert claim.quote_start is None  # nothing to locate it in
+    commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=archivist)
+    with pytest.raises(WrongState) as refused:
+        commands.approve_revision(
+            record_type="claim", record_id=claim.pk, revision=1, actor=reviewer
+        )
+    assert refused.value.message == QUOTE_NOT_PUBLISHED
+
+
+def test_a_source_revision_cannot_drop_a_passage_a_published_claim_quotes(
+    archivist, other_archivist, reviewer, world, claim
+):
+    published = factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
+    # The claim's draft moves to another passage; its public face still quotes the first.
+    other = "Others say around 200,000 died."
+    commands.revise_claim(
+        claim_id=published.pk,
+        expected_version=published.version,
+        value={"original": "200,000", "best": 200000},
+        citation={"source_id": world["source"].pk, "quote": other},
+        reason="Other passage",
+        actor=archivist,
+    )
+    with pytest.raises(ValidationError) as refused:
+        revise_text(world["source"], other_archivist, other)
+    assert refused.value.message_dict == {
+        "full_text": [CITATIONS_BROKEN.format(count=1, ids=str(published.pk))]
+    }
+
+
+def test_approving_a_source_text_that_drops_a_published_quote_is_refused(
+    archivist, other_archivist, reviewer
+):
+    """A claim made while its source held no text has no offsets to protect; the approval that
+    would publish a text without its quote is refused instead."""
+    bare = factories.publish(
+        factories.source(archivist, title="Untranscribed", full_text=""),
+        "source",
+        author=archivist,
+        reviewer=reviewer,
+    )
+    world = {
+        "subject": factories.subject(archivist),
+        "deaths": factories.quantity_property(archivist),
+    }
+    factories.publish(world["subject"], "subject", author=archivist, reviewer=reviewer)
+    claim = factories.publish(
+        factories.deaths_claim(
+            archivist, subject_record=world["subject"], prop=world["deaths"], src=bare
+        ),
+        "claim",
+        author=archivist,
+        reviewer=reviewer,
+    )
+    transcribed = revise_text(bare, other_archivist, "A transcription without that passage.")
+    commands.submit_for_review(record_type="source", record_id=bare.pk, actor=other_archivist)
+    with pytest.raises(WrongState) as refused:
+        commands.approve_revision(
+            record_type="source", record_id=bare.pk, revision=transcribed.revision, actor=reviewer
+        )
+    assert refused.value.message == PUBLISHED_QUOTES_BROKEN.format(count=1, ids=str(claim.pk))

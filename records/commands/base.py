@@ -9,10 +9,12 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
-from records.event_store import append
+from records.event_store import IdempotencyConflict, append
 from records.events import DomainEvent
 from records.models import StoredEvent
 from records.projections import Projector
@@ -43,7 +45,7 @@ def idempotent(command: Callable) -> Callable:
         arguments = dict(bound.arguments)
         actor, _ = arguments.pop("actor", None), arguments.pop("event_id", None)
         request = json.dumps(
-            [command.__name__, getattr(actor, "pk", None), arguments], sort_keys=True, default=str
+            [command.__name__, getattr(actor, "pk", None), _canonical(arguments)], sort_keys=True
         )
         token = _request.set(hashlib.sha256(request.encode()).hexdigest())
         try:
@@ -80,6 +82,30 @@ def load(model, record_id, kind: str):
     return record
 
 
+def _canonical(value):
+    """An argument as the command will read it, so that the same request written two ways has
+    one digest: a UUID or its text in any case, a number of any type, a date or its ISO text."""
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        try:
+            return format(Decimal(str(value)).normalize(), "f")
+        except InvalidOperation:
+            return str(value)  # inf, nan: refused by the command anyway
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value)) if len(value) in (32, 36) else value
+        except ValueError:
+            return value
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    return repr(value)  # anything else: the command refuses it, and the digest stays stable
+
+
 def _recorded(event_id: uuid.UUID | None) -> StoredEvent | None:
     """The event this id already names, if any, provided it was stored for this very request."""
     if event_id is None:
@@ -98,7 +124,7 @@ def is_retry(event_id: uuid.UUID | None, record_id) -> bool:
     retry is acknowledged with the record as it stands, without checking the rules again (the
     state they were checked against has moved on because of the first run)."""
     row = _recorded(event_id)
-    if row is not None and str(row.stream_id) != str(record_id):
+    if row is not None and str(row.stream_id) != _canonical(str(record_id)):
         raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]})
     return row is not None
 
@@ -140,15 +166,19 @@ def record_events(
     event_ids = None
     if event_id is not None:
         event_ids = [event_id] + [uuid.uuid5(event_id, str(i)) for i in range(1, len(events))]
-    result = append(
-        stream_id=stream_id,
-        expected_version=expected_version,
-        events=events,
-        actor=actor,
-        reason=reason,
-        event_ids=event_ids,
-        request=_request.get(),
-    )
+    try:
+        result = append(
+            stream_id=stream_id,
+            expected_version=expected_version,
+            events=events,
+            actor=actor,
+            reason=reason,
+            event_ids=event_ids,
+            request=_request.get(),
+        )
+    except IdempotencyConflict:
+        # Another request with this event id won the append lock after our retry check.
+        raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]}) from None
     if not result.duplicate:
         projector = Projector()
         for stored in result.events:

@@ -21,9 +21,17 @@ from records.commands.base import (
     review_state,
 )
 from records.event_store import lock_log
-from records.models import Claim, PublishedSource, PublishedSubject, Source, Subject
+from records.models import (
+    Claim,
+    PublishedClaim,
+    PublishedSource,
+    PublishedSubject,
+    Source,
+    Subject,
+)
 from records.models.projections import Rank, Status
 from records.validation import REQUIRED, Errors
+from records.values import quote_stands
 
 RECORD_MODELS = {"source": Source, "subject": Subject, "claim": Claim}
 UNKNOWN_RECORD_TYPE = "{value!r} is not one of: source, subject, claim."
@@ -31,6 +39,10 @@ NEEDS_PUBLISHED = "Approve its {what} first: a published claim must cite publish
 QUOTE_NOT_PUBLISHED = (
     "The quote is not in the published text of its source: approve the source's revision "
     "that holds it first."
+)
+PUBLISHED_QUOTES_BROKEN = (
+    "{count} published claim(s) quote passages this revision's text no longer holds: {ids}. "
+    "Revise those claims first."
 )
 SAME_RANK = "This claim is already {rank}."
 
@@ -106,12 +118,27 @@ def _check_cited_records_published(claim: Claim) -> None:
         missing.append("value's subject")
     if missing:
         raise workflow.WrongState(NEEDS_PUBLISHED.format(what=" and ".join(missing)))
-    # The quote was checked against the source's working text, which may be a draft: the
-    # public must find it, at the same offsets, in the text they can read.
-    if claim.quote_start is not None:
-        published_text = PublishedSource.objects.get(pk=claim.source_id).full_text
-        if published_text[claim.quote_start : claim.quote_end] != claim.quote:
-            raise workflow.WrongState(QUOTE_NOT_PUBLISHED)
+    # The quote was checked against the source's working text, which may be a draft (even an
+    # empty one): the public must find it in the text they can read.
+    published_text = PublishedSource.objects.get(pk=claim.source_id).full_text
+    if not quote_stands(claim, published_text):
+        raise workflow.WrongState(QUOTE_NOT_PUBLISHED)
+
+
+def _check_published_quotes_survive(source: Source) -> None:
+    """Approving a source revision publishes its text: every published claim citing the source
+    must still find its quote there."""
+    broken = [
+        str(claim.pk)
+        for claim in PublishedClaim.objects.filter(source_id=source.pk).only(
+            "id", "quote", "quote_start", "quote_end"
+        )
+        if not quote_stands(claim, source.full_text)
+    ]
+    if broken:
+        raise workflow.WrongState(
+            PUBLISHED_QUOTES_BROKEN.format(count=len(broken), ids=", ".join(broken))
+        )
 
 
 def _decide(event_class, *, record_type, record_id, revision, comment, actor, event_id, action):
@@ -129,6 +156,8 @@ def _decide(event_class, *, record_type, record_id, revision, comment, actor, ev
         if event_class is ev.RevisionApproved:
             if record_type == "claim":
                 _check_cited_records_published(record)
+            if record_type == "source":
+                _check_published_quotes_survive(record)
             # The approval itself is public (the change feed shows it); its comment is not, so
             # it travels as a review comment just before.
             approval = event_class(

@@ -19,7 +19,7 @@ from records.commands.base import (
     review_state,
 )
 from records.event_store import NO_STREAM
-from records.models import Claim, Source
+from records.models import Claim, PublishedClaim, Source
 from records.validation import NOTHING_CHANGED, Errors
 
 NOT_A_DATE = "Enter a date as YYYY-MM-DD."
@@ -151,13 +151,18 @@ def _check_citations_survive(errors: Errors, source: Source, new_text: str) -> N
     (Claims without offsets were made while no text was held; they keep none.)"""
     if new_text == source.full_text:
         return
-    quoting = Claim.objects.filter(source=source, quote_start__isnull=False).only(
-        "id", "quote", "quote_start", "quote_end"
-    )
-    broken = [
-        str(claim.pk)
-        for claim in quoting
-        if new_text[claim.quote_start : claim.quote_end] != claim.quote
+    # Published claims too: a claim's draft may quote elsewhere while its public face still
+    # quotes here.
+    quoting = [
+        *Claim.objects.filter(source=source, quote_start__isnull=False),
+        *PublishedClaim.objects.filter(source_id=source.pk, quote_start__isnull=False),
     ]
+    broken = sorted(
+        {
+            str(claim.pk)
+            for claim in quoting
+            if new_text[claim.quote_start : claim.quote_end] != claim.quote
+        }
+    )
     if broken:
         errors.add("full_text", CITATIONS_BROKEN.format(count=len(broken), ids=", ".join(broken)))
