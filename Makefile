@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: install run test lint fuzz
+.PHONY: install run test lint fuzz bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,13 @@ fuzz: install
 	  --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
 	  --max-examples 25 --generation-database none $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)); \
 	  status=$$?; kill $$(cat $(FUZZ_DIR)/server.pid); exit $$status
+
+# Benchmarks at archive scale (docs/performance.md): drops and recreates the database
+# strata_bench on the PostgreSQL server DATABASE_URL names (default: the local one), builds an
+# archive of SCALE events through the commands, measures, and rewrites docs/performance.md.
+# Not part of `make test`. RUNS= sets the runs per figure (default 3; 1 above 100k).
+SCALE ?= 10k
+RUNS ?=
+BENCH_SERVER := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
+bench: install
+	DATABASE_URL=$(BENCH_SERVER) $(PY) -m bench.run --scale $(SCALE) $(if $(RUNS),--runs $(RUNS))

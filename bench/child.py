@@ -1,0 +1,63 @@
+"""Run one maintenance command in a process of its own and report its time and memory.
+
+``python -m bench.child rebuild_projections`` (or ``verify_archive``) sets Django up, runs the
+command as ``manage.py`` would, and prints one JSON line: the command's seconds, the events in
+the log, and this process's peak resident memory, before and after the command. A process of
+its own, so that the peak is the command's alone and nothing the benchmark holds counts.
+``chain`` runs only verify_archive's first step, the hash chain check, to show its share.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import sys
+import time
+
+COMMANDS = ("rebuild_projections", "verify_archive", "chain")
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux gives KiB
+
+
+def main(command: str) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")  # as manage.py does
+    django.setup()
+    from django.core.management import call_command
+
+    from records.replay import event_count
+
+    events = event_count()
+    before = _peak_rss_bytes()
+    started = time.perf_counter()
+    if command == "chain":
+        from records.event_store import iter_log
+        from records.hashing import verify_chain
+
+        if not verify_chain(iter_log()).ok:
+            sys.exit("the hash chain is broken")
+    else:
+        call_command(command, no_progress=True, stdout=io.StringIO())
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "command": command,
+                "seconds": seconds,
+                "events": events,
+                "rss_before_bytes": before,
+                "peak_rss_bytes": _peak_rss_bytes(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python -m bench.child {{{','.join(COMMANDS)}}}")
+    main(sys.argv[1])
