@@ -75,25 +75,11 @@ def my_work(user, status: str) -> list[tuple[str, object]]:
 DIFF_FIELDS = {
     "source": Source.CONTENT_FIELDS,
     "subject": ("kind", "label", "names"),
-    "claim": (
-        "original_wording",
-        "quantity_best",
-        "quantity_lower",
-        "quantity_upper",
-        "quantity_approximate",
-        "unit",
-        "date_edtf",
-        "date_earliest",
-        "date_latest",
-        "text_value",
-        "subject_value_id",
-        "source_id",
-        "locator",
-        "quote",
-        "quote_start",
-        "quote_end",
-        "attributed_to",
-        "note",
+    # A claim's fact never changes, and its value shows through the typed columns.
+    "claim": tuple(
+        field
+        for field in Claim.CONTENT_FIELDS
+        if field not in {"value_type", "value", "fact_id", "subject_id", "property_id"}
     ),
 }
 LABELS = {"subject_value_id": "subject value", "source_id": "source", "quote_start": "quote start"}
