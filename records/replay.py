@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -28,18 +28,24 @@ def clear_projections() -> None:
         table.objects.all()._raw_delete(table.objects.db)
 
 
+def project(events: Iterable[StoredEvent], on_event: Callable[[], None] | None = None) -> int:
+    """Project stored events, in position order, onto the read models as they stand.
+    Returns the number of events projected."""
+    projected = 0
+    projector = Projector()
+    for stored in events:
+        projector.apply(stored)
+        projected += 1
+        if on_event is not None:
+            on_event()
+    return projected
+
+
 def rebuild(on_event: Callable[[], None] | None = None) -> int:
     """Replay the whole log into empty read models, history included. Returns events replayed."""
     with transaction.atomic():
         clear_projections()
-        replayed = 0
-        projector = Projector()
-        for stored in iter_log():
-            projector.apply(stored)
-            replayed += 1
-            if on_event is not None:
-                on_event()
-        return replayed
+        return project(iter_log(), on_event)
 
 
 def _row_key(row: dict) -> str:
