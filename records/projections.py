@@ -45,12 +45,31 @@ PUBLISHED_MODELS = {"source": PublishedSource, "subject": PublishedSubject, "cla
 
 
 class Projector:
-    def __init__(self) -> None:
-        self._users: dict[int, object] = {}
+    def __init__(self, known_users=()) -> None:
+        # A command passes its actor, who is the one stamped on its events: no query for them.
+        self._users: dict[int, object] = {user.pk: user for user in known_users}
 
     def apply(self, stored: StoredEvent) -> object:
         """Project one stored event; returns the read model it changed."""
         return self.handle(stored.domain_event(), stored)
+
+    # --- where records are read and written: one at a time here, in pages in BatchProjector --
+
+    def _get(self, model, pk):
+        return model.objects.get(pk=pk)
+
+    def _find(self, model, pk):
+        """The record, or None if it does not exist yet."""
+        return model.objects.filter(pk=pk).first()
+
+    def _write(self, record) -> None:
+        # django-simple-history's post_save handler writes the history row from the _history_*
+        # attributes that _save stamped.
+        record.save()
+
+    def _insert(self, row) -> None:
+        """A row with no history, written once (a review comment)."""
+        row.save(force_insert=True)
 
     def _actor(self, stored: StoredEvent):
         actor_id = stored.actor_id
@@ -73,7 +92,7 @@ class Projector:
         record._history_user = actor
         record._history_date = stored.recorded_at
         record._change_reason = f"{stored.event_type}: {reason}" if reason else stored.event_type
-        record.save()
+        self._write(record)
         return record
 
     def _new_revision(self, record, stored: StoredEvent, *, registers: bool):
@@ -112,7 +131,7 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.SourceRevised, stored):
-        source = Source.objects.get(pk=event.source_id)
+        source = self._get(Source, event.source_id)
         self._fill_source(source, event)
         return self._new_revision(source, stored, registers=False)
 
@@ -135,7 +154,7 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.SubjectRevised, stored):
-        subject = Subject.objects.get(pk=event.subject_id)
+        subject = self._get(Subject, event.subject_id)
         self._fill_subject(subject, event)
         return self._new_revision(subject, stored, registers=False)
 
@@ -182,7 +201,7 @@ class Projector:
 
     def _fact(self, subject_id, property_id, stored) -> Fact:
         fact_id = fact_id_for(subject_id, property_id)
-        fact = Fact.objects.filter(pk=fact_id).first()
+        fact = self._find(Fact, fact_id)
         if fact is None:
             fact = Fact(id=fact_id, subject_id=subject_id, property_id=property_id)
             self._save(fact, stored, registers=True)
@@ -201,7 +220,7 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.ClaimRevised, stored):
-        claim = Claim.objects.get(pk=event.claim_id)
+        claim = self._get(Claim, event.claim_id)
         self._fill_claim(claim, event)
         return self._new_revision(claim, stored, registers=False)
 
@@ -209,14 +228,14 @@ class Projector:
 
     def _review_step(self, event: ev.ReviewEvent, stored, status: str, why: str = "", record=None):
         if record is None:
-            record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+            record = self._get(WORKING_MODELS[event.record_type], event.record_id)
         record.status = status
         self._status_changed(record, stored, why)
         # Review comments never reach history rows: history is shown beyond the review team.
         return self._save(record, stored, reason="")
 
     def _comment(self, event: ev.ReviewEvent, stored, kind: str, text: str) -> None:
-        ReviewComment.objects.create(
+        comment = ReviewComment(
             position=stored.position,
             record_type=event.record_type,
             record_id=event.record_id,
@@ -226,6 +245,7 @@ class Projector:
             author=self._actor(stored),
             created_at=stored.recorded_at,
         )
+        self._insert(comment)
 
     @handle.register
     def _(self, event: ev.SubmittedForReview, stored):
@@ -249,20 +269,18 @@ class Projector:
     def _(self, event: ev.CommentAdded, stored):
         self._comment(event, stored, "comment", event.text)
         # The status stays; the record's version still follows its stream.
-        record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+        record = self._get(WORKING_MODELS[event.record_type], event.record_id)
         return self._save(record, stored, reason="")
 
     @handle.register
     def _(self, event: ev.RevisionApproved, stored):
         self._comment(event, stored, "approved", "")
-        record = WORKING_MODELS[event.record_type].objects.get(pk=event.record_id)
+        record = self._get(WORKING_MODELS[event.record_type], event.record_id)
         record.published_revision = event.revision
         record.revision_authors = []
         self._review_step(event, stored, Status.PUBLISHED, "approved", record=record)
         published_model = PUBLISHED_MODELS[event.record_type]
-        published = published_model.objects.filter(pk=record.pk).first() or published_model(
-            id=record.pk
-        )
+        published = self._find(published_model, record.pk) or published_model(id=record.pk)
         for field in record.CONTENT_FIELDS:
             setattr(published, field, getattr(record, field))
         published.revision = event.revision
@@ -275,11 +293,11 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.ClaimRetracted, stored):
-        claim = Claim.objects.get(pk=event.claim_id)
+        claim = self._get(Claim, event.claim_id)
         claim.status = Status.RETRACTED
         self._status_changed(claim, stored, event.reason)
         self._save(claim, stored)
-        published = PublishedClaim.objects.get(pk=event.claim_id)
+        published = self._get(PublishedClaim, event.claim_id)
         published.status = PublicStatus.RETRACTED
         published.retracted_at = stored.recorded_at
         published.retraction_reason = event.reason
@@ -289,10 +307,10 @@ class Projector:
     @handle.register
     def _(self, event: ev.ClaimRanked, stored):
         for model in (Claim, PublishedClaim):
-            record = model.objects.get(pk=event.claim_id)
+            record = self._get(model, event.claim_id)
             record.rank, record.rank_reason = event.rank, event.reason
             self._save(record, stored)
-        return Claim.objects.get(pk=event.claim_id)
+        return self._get(Claim, event.claim_id)
 
 
 def _number(text: str | None) -> Decimal | None:

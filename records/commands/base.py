@@ -180,7 +180,7 @@ def record_events(
         # Another request with this event id won the append lock after our retry check.
         raise ValidationError({"event_id": [EVENT_ID_REUSED.format(value=event_id)]}) from None
     if not result.duplicate:
-        projector = Projector()
+        projector = Projector(known_users=[actor])
         for stored in result.events:
             projector.apply(stored)
     return not result.duplicate
