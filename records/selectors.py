@@ -115,7 +115,9 @@ def published_facts(*, as_of: AsOf = None) -> QuerySet:
     ids loaded. ``Fact`` links the *working* subject, which may carry a draft rename, and its
     ``registered_at`` is when the first claim was drafted: take the subject and property from
     the selectors above."""
-    fact_ids = list(published_claims(as_of=as_of).values_list("fact_id", flat=True))
+    # A subquery, not a list: the database narrows the facts without every published claim's
+    # fact id making a round trip through Python on each request.
+    fact_ids = published_claims(as_of=as_of).order_by().values("fact_id")
     return Fact.objects.filter(pk__in=fact_ids).only("id", "subject", "property")
 
 

@@ -14,16 +14,19 @@ def _by_id(queryset, ids) -> dict:
     return {record.id: record for record in queryset.filter(id__in=set(ids))}
 
 
-def for_claims(claims, when) -> dict:
-    subject_ids = {c.subject_id for c in claims} | {
-        c.subject_value_id for c in claims if c.subject_value_id
-    }
+def for_claims(claims, when, *, subject_ids=(), property_ids=()) -> dict:
+    """The subjects, sources and properties the claims name, one query each; ``subject_ids``
+    and ``property_ids`` add others the page names (a fact's own), in the same queries."""
+    subject_ids = (
+        {c.subject_id for c in claims}
+        | {c.subject_value_id for c in claims if c.subject_value_id}
+        | set(subject_ids)
+    )
+    property_ids = {c.property_id for c in claims} | set(property_ids)
     return {
         "subjects": _by_id(selectors.published_subjects(as_of=when), subject_ids),
         "sources": _by_id(selectors.published_sources(as_of=when), {c.source_id for c in claims}),
-        "properties": _by_id(
-            selectors.published_properties(as_of=when), {c.property_id for c in claims}
-        ),
+        "properties": _by_id(selectors.published_properties(as_of=when), property_ids),
     }
 
 
@@ -40,12 +43,11 @@ def for_facts(facts, when) -> dict:
         .filter(fact_id__in={fact.id for fact in facts})
         .order_by("published_at", "id")
     )
-    context = for_claims(claims, when)
-    context["properties"].update(
-        _by_id(selectors.published_properties(as_of=when), {f.property_id for f in facts})
-    )
-    context["subjects"].update(
-        _by_id(selectors.published_subjects(as_of=when), {f.subject_id for f in facts})
+    context = for_claims(
+        claims,
+        when,
+        subject_ids={fact.subject_id for fact in facts},
+        property_ids={fact.property_id for fact in facts},
     )
     context["claims_by_fact"] = claims_grouped(claims, "fact_id")
     return context

@@ -1,6 +1,8 @@
 """Read-only representations of published records. They read only what the public gate gave
 and the related records a view gathered (records.api.related); never accounts or comments."""
 
+from functools import cached_property
+
 from rest_framework import serializers
 
 from records.selectors import summarise
@@ -104,12 +106,18 @@ class FactSerializer(serializers.Serializer):
     def _claims(self, fact) -> list:
         return self.context["claims_by_fact"].get(fact.id, [])
 
+    @cached_property
+    def _nested(self) -> tuple[SummarySerializer, ClaimSerializer]:
+        # One of each for the whole page: a serializer deep-copies its declared fields when it
+        # is made, which would otherwise happen for every fact (most of a page's time).
+        return SummarySerializer(), ClaimSerializer(context=self.context)
+
     def get_summary(self, fact) -> dict:
         prop = self.context["properties"][fact.property_id]
-        return SummarySerializer(summarise(self._claims(fact), prop)).data
+        return self._nested[0].to_representation(summarise(self._claims(fact), prop))
 
     def get_claims(self, fact) -> list:
-        return ClaimSerializer(self._claims(fact), many=True, context=self.context).data
+        return [self._nested[1].to_representation(claim) for claim in self._claims(fact)]
 
 
 class SourceSerializer(serializers.Serializer):
