@@ -9,6 +9,7 @@ Each type carries a ``schema_version``; an event stored under an older version i
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -28,7 +29,23 @@ class DomainEvent:
         return cls.__name__
 
     def to_data(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # A copy, so that the stored data never shares a dict or list with the event. Fields
+        # are plain JSON values, so a JSON-shaped copy does what dataclasses.asdict would, at a
+        # fraction of its cost (a bulk import copies thousands of events).
+        return {field.name: _json_copy(getattr(self, field.name)) for field in _fields(type(self))}
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
+
+
+def _json_copy(value):
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_json_copy(item) for item in value)
+    return value
 
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}

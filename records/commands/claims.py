@@ -21,13 +21,17 @@ from records.commands.base import (
 from records.event_store import NO_STREAM
 from records.models import Claim, Property, Subject
 from records.validation import NOTHING_CHANGED, Errors
-from records.values import normalise_citation, normalise_value
+from records.values import DATABASE, References, normalise_citation, normalise_value
 
 
-def _claim_fields(errors: Errors, prop, value, citation, attributed_to, note) -> dict:
+def claim_fields(
+    errors: Errors, prop, value, citation, attributed_to, note, refs: References = DATABASE
+) -> dict:
+    """A claim's content as the commands check it. ``refs`` answers the lookups of sources and
+    subjects (one query each by default; a bulk import answers them from memory)."""
     return {
-        "value": normalise_value(errors, value, prop) if prop is not None else {},
-        "citation": normalise_citation(errors, citation),
+        "value": normalise_value(errors, value, prop, refs) if prop is not None else {},
+        "citation": normalise_citation(errors, citation, refs),
         "attributed_to": errors.text("attributed_to", attributed_to),
         "note": errors.text("note", note),
     }
@@ -73,7 +77,7 @@ def register_claim(
         errors = Errors()
         subject = existing(errors, Subject, subject_id, "subject")
         prop = existing(errors, Property, property_id, "property")
-        fields = _claim_fields(errors, prop, value, citation, attributed_to, note)
+        fields = claim_fields(errors, prop, value, citation, attributed_to, note)
         reason = errors.text("reason", reason)
         errors.raise_if_any()
         return record_event(
@@ -113,7 +117,7 @@ def revise_claim(
         claim = load(Claim, claim_id, "claim")
         workflow.check_can_revise(review_state(claim, "claim"), actor)
         errors = Errors()
-        fields = _claim_fields(errors, claim.property, value, citation, attributed_to, note)
+        fields = claim_fields(errors, claim.property, value, citation, attributed_to, note)
         reason = errors.text("reason", reason, required=True)
         if not errors.messages and fields == _current_fields(claim):
             errors.add("__all__", NOTHING_CHANGED)

@@ -29,7 +29,7 @@ CITATIONS_BROKEN = (
 )
 
 
-def _source_fields(errors: Errors, fields: dict) -> dict:
+def source_fields(errors: Errors, fields: dict) -> dict:
     accessed = fields.get("accessed")
     if isinstance(accessed, date):
         accessed = accessed.isoformat()
@@ -88,7 +88,7 @@ def register_source(
     if retried is not None:
         return retried
     errors = Errors()
-    fields = _source_fields(errors, locals())
+    fields = source_fields(errors, locals())
     reason = errors.text("reason", reason)
     errors.raise_if_any()
     with transaction.atomic():
@@ -129,7 +129,7 @@ def revise_source(
         source = load(Source, source_id, "source")
         workflow.check_can_revise(review_state(source, "source"), actor)
         errors = Errors()
-        fields = _source_fields(errors, locals())
+        fields = source_fields(errors, locals())
         reason = errors.text("reason", reason, required=True)
         if "full_text" not in errors:
             _check_citations_survive(errors, source, fields["full_text"])

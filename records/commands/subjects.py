@@ -26,7 +26,7 @@ NO_NAMES = "Give at least one name."
 TWO_PRIMARY_NAMES = "Only one name can be the primary name."
 
 
-def _subject_fields(errors: Errors, kind, names) -> dict:
+def subject_fields(errors: Errors, kind, names) -> dict:
     kind = errors.choice("kind", kind, SubjectKind.values)
     clean_names = []
     if not isinstance(names, list | tuple) or not names:
@@ -67,7 +67,7 @@ def register_subject(
     if retried is not None:
         return retried
     errors = Errors()
-    fields = _subject_fields(errors, kind, names)
+    fields = subject_fields(errors, kind, names)
     reason = errors.text("reason", reason)
     errors.raise_if_any()
     with transaction.atomic():
@@ -100,7 +100,7 @@ def revise_subject(
         subject = load(Subject, subject_id, "subject")
         workflow.check_can_revise(review_state(subject, "subject"), actor)
         errors = Errors()
-        fields = _subject_fields(errors, kind, names)
+        fields = subject_fields(errors, kind, names)
         reason = errors.text("reason", reason, required=True)
         if fields == {"kind": subject.kind, "names": subject.names}:
             errors.add("__all__", NOTHING_CHANGED)
