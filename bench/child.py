@@ -4,7 +4,8 @@
 command as ``manage.py`` would, and prints one JSON line: the command's seconds, the events in
 the log, and this process's peak resident memory, before and after the command. A process of
 its own, so that the peak is the command's alone and nothing the benchmark holds counts.
-``chain`` runs only verify_archive's first step, the hash chain check, to show its share.
+``chain`` runs only verify_archive's first step, the hash chain check, to show its share;
+``import_claims FILE USERNAME`` imports a catalogue, and reports the events it appended.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import resource
 import sys
 import time
 
-COMMANDS = ("rebuild_projections", "verify_archive", "chain")
+COMMANDS = ("rebuild_projections", "verify_archive", "chain", "import_claims")
 
 
 def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux gives KiB
 
 
-def main(command: str) -> None:
+def main(command: str, *arguments: str) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archive.settings")  # as manage.py does
@@ -32,7 +33,7 @@ def main(command: str) -> None:
 
     from records.replay import event_count
 
-    events = event_count()
+    events_before = event_count()
     before = _peak_rss_bytes()
     started = time.perf_counter()
     if command == "chain":
@@ -41,9 +42,14 @@ def main(command: str) -> None:
 
         if not verify_chain(iter_log()).ok:
             sys.exit("the hash chain is broken")
+    elif command == "import_claims":
+        path, actor = arguments
+        call_command(command, path, actor=actor, no_progress=True, stdout=io.StringIO())
     else:
         call_command(command, no_progress=True, stdout=io.StringIO())
     seconds = time.perf_counter() - started
+    # An import's events are the ones it appended; the others go over the whole log.
+    events = event_count() - events_before if command == "import_claims" else events_before
     print(
         json.dumps(
             {
@@ -58,6 +64,6 @@ def main(command: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(f"usage: python -m bench.child {{{','.join(COMMANDS)}}}")
-    main(sys.argv[1])
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python -m bench.child {{{','.join(COMMANDS)}}} [ARGUMENTS]")
+    main(*sys.argv[1:])

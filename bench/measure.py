@@ -39,11 +39,11 @@ class Samples:
         return min(self.values), max(self.values)
 
 
-def maintenance_command(command: str, url: str) -> dict:
-    """Run rebuild_projections or verify_archive in a fresh process (bench.child); its report:
-    seconds, events, peak resident memory."""
+def maintenance_command(command: str, url: str, *arguments: str) -> dict:
+    """Run rebuild_projections, verify_archive or import_claims in a fresh process
+    (bench.child); its report: seconds, events, peak resident memory."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.child", command],
+        [sys.executable, "-m", "bench.child", command, *arguments],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,

@@ -12,6 +12,8 @@ MB = 1_000_000
 TARGETS = [
     ("rebuild", "events/s", 20_000, "≥ 20,000 events/s"),
     ("verify", "events/s", 100_000, "≥ 100,000 events/s"),
+    ("verify's chain check alone", "events/s", 100_000, "(verify's target)"),
+    ("bulk import", "events/s", 10_000, "≥ 10,000 events/s"),
     ("rebuild", "peak MB", 300, "< 300 MB RSS"),
     ("verify", "peak MB", 300, "< 300 MB RSS"),
 ]
@@ -67,11 +69,153 @@ def targets_table(achieved: dict[tuple[str, str], float], scale_label: str) -> s
         shown = f"{number(value)} events/s" if unit == "events/s" else f"{value:,.0f} MB peak"
         lines.append(f"| {figure} {text} | {shown} | {'met' if met else '**missed**'} |")
     lines.append(
-        "\nA memory target met at a smaller scale says little about 1M events: verify's peak\n"
-        "grows with the archive (see *Where the time goes*), rebuild's should not (it reads the\n"
-        "log in pages)."
+        "\nRebuild and verify read the log in pages and keep nothing from one page to the next,\n"
+        "and verify compares in SQL, so their peak should not grow with the archive; a run at\n"
+        "1M events is what shows it."
     )
     return "\n".join(lines)
+
+
+# The issue's targets for the public API, on this 2-core machine.
+API_P95_MS = 50
+API_PER_SECOND = 300
+API_QUERIES = 6
+FACT_LIST = "fact list"
+
+
+def milliseconds(value: float) -> str:
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def api_table(figures: list, workers: int, concurrency: int) -> str:
+    lines = [
+        f"| endpoint (URLs cycled) | req/s, gunicorn {workers} workers, {concurrency} "
+        "clients | p50 / p95 / p99 ms | SQL queries per request | baseline: psycopg + "
+        "json.dumps, pages/s | baseline p50 / p95 / p99 ms | req/s ÷ baseline | "
+        "bytes, API / baseline |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for figure in figures:
+        served, base = figure.served, figure.baseline
+        lines.append(
+            f"| {figure.endpoint} ({figure.urls}) | {number(served.per_second)} "
+            f"| {milliseconds(served.p50)} / {milliseconds(served.p95)} / "
+            f"{milliseconds(served.p99)} | {figure.queries} | {number(base.per_second)} "
+            f"| {milliseconds(base.p50)} / {milliseconds(base.p95)} / {milliseconds(base.p99)} "
+            f"| {ratio(served.per_second, base.per_second)} "
+            f"| {figure.page_bytes:,} / {figure.baseline_bytes:,} |"
+        )
+    return "\n".join(lines)
+
+
+def api_targets_table(figures: list, scale_label: str) -> str:
+    fact_list = next(figure for figure in figures if figure.endpoint == FACT_LIST)
+    most = max(figures, key=lambda figure: figure.queries)
+    rows = [
+        (
+            f"fact list p95 ≤ {API_P95_MS} ms",
+            f"{milliseconds(fact_list.served.p95)} ms",
+            fact_list.served.p95 <= API_P95_MS,
+        ),
+        (
+            f"fact list ≥ {API_PER_SECOND} requests/s",
+            f"{number(fact_list.served.per_second)} requests/s",
+            fact_list.served.per_second >= API_PER_SECOND,
+        ),
+        (
+            f"at most {API_QUERIES} SQL queries per request",
+            f"{most.queries} ({most.endpoint}, the most of any endpoint)",
+            most.queries <= API_QUERIES,
+        ),
+    ]
+    lines = [f"| API target | measured at {scale_label} | met? |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'met' if ok else '**missed**'} |" for t, m, ok in rows]
+    return "\n".join(lines)
+
+
+def profile_table(results) -> str:
+    lines = ["| part of the request | ms per request (profiled) | share |", "|---|---|---|"]
+    for part in results.profile:
+        lines.append(f"| {part.name} | {milliseconds(part.milliseconds)} | {part.share:.0%} |")
+    return "\n".join(lines)
+
+
+def _connections(connect_ms: float) -> str:
+    from django.conf import settings
+
+    kept = settings.DATABASES["default"]["CONN_MAX_AGE"]
+    cost = f"{milliseconds(connect_ms)} ms with psycopg alone, measured in this run"
+    if not kept:
+        return (
+            "Every request opens a new PostgreSQL connection (`DB_CONN_MAX_AGE=0`): "
+            f"{cost}, which weighs most on the small pages (fact detail)."
+        )
+    return (
+        f"Each worker keeps its PostgreSQL connection for {kept} s (`DB_CONN_MAX_AGE`), so the "
+        f"cost of opening one ({cost}) is paid about once a minute, not once a request."
+    )
+
+
+def api_bounds(results) -> str:
+    """What limits the API's figures, in the measured numbers of this run."""
+    from bench.api_baseline import PAGE_SIZE
+
+    fact_list = next(figure for figure in results.figures if figure.endpoint == FACT_LIST)
+    base = fact_list.baseline
+    reach = "within" if base.per_second >= API_PER_SECOND else "beyond"
+    largest = max(results.profile[:-1], key=lambda part: part.share)
+    return textwrap.fill(
+        f"The fact list's first page is {fact_list.page_bytes:,} bytes of JSON: {PAGE_SIZE} "
+        "facts, each with every published claim on it side by side, each claim with its "
+        "citation and quote. Even the baseline (one SELECT and `json.dumps`, no framework, "
+        f"{results.workers} processes) builds {number(base.per_second)} such pages a second "
+        f"(p95 {milliseconds(base.p95)} ms), so {API_PER_SECOND} requests/s at this page size "
+        f"is {reach} what Python and PostgreSQL alone reach on this machine. In process, one "
+        f"request takes {milliseconds(results.profiled_ms)} ms of one core, which caps "
+        f"{results.workers} workers at about {results.workers * 1000 / results.profiled_ms:,.0f}"
+        " requests/s before HTTP, the connection and PostgreSQL take their share of the cores; "
+        f"the largest part is {largest.name.split(' (')[0]} ({largest.share:.0%} under the "
+        "profiler, table below). "
+        f"{_connections(results.connect_ms)} The load "
+        f"generator, gunicorn's {results.workers} workers and PostgreSQL share the machine's "
+        "cores, so requests/s is bounded by the CPU time per request, and with "
+        f"{results.concurrency} requests in flight the latency by requests/s (Little's law: "
+        "mean latency = requests in flight ÷ requests/s).",
+        width=98,
+    )
+
+
+def api_explanations(results) -> str:
+    from bench.api_baseline import FEED_PAGE_SIZE, PAGE_SIZE
+    from bench.api_endpoints import FACT_DETAILS
+    from bench.api_load import BASELINE_SECONDS, WARMUP_SECONDS
+
+    return API_EXPLANATIONS.format(
+        workers=results.workers,
+        concurrency=results.concurrency,
+        seconds=results.seconds,
+        warmup=WARMUP_SECONDS,
+        queries=API_QUERIES,
+        baseline_seconds=min(results.seconds, BASELINE_SECONDS),
+        page=PAGE_SIZE,
+        feed_page=FEED_PAGE_SIZE,
+        details=FACT_DETAILS,
+    )
+
+
+def api_section(results, scale_label: str) -> str:
+    return f"""{api_table(results.figures, results.workers, results.concurrency)}
+
+{api_targets_table(results.figures, scale_label)}
+
+### What bounds these figures
+
+{api_bounds(results)}
+
+Where a fact list request's time goes (cProfile over in-process requests with Django's test
+client; the profiler inflates Python code more than waiting, so read the shares as an order):
+
+{profile_table(results)}"""
 
 
 def machine_table(machine: dict, load_at_end: float) -> str:
@@ -126,46 +270,96 @@ EXPLANATIONS = """\
   content and link: three digests, as the chain check computes them), hashing only: reading and
   serialising are not timed. Each recomputed hash is compared with the stored one, which proves
   the bytes are the same.
+- **Bulk import**: `manage.py import_claims` in a fresh process, on the benchmark archive, with
+  a catalogue of the archive's published sources, subjects and claims written out as an import
+  file (`bench/import_file.py`: texts, names, values and quotes as published, ids of the run's
+  own, repeated with other ids up to the lines asked for); one event per line. Events/s is the
+  events it appended over the command's time (reading, checking every line as the commands do,
+  appending, projecting). *Baseline*: the very event rows it stored, inserted with psycopg in
+  one transaction into the scratch table, as for the commands.
 - **Verify's chain check alone**: `records.hashing.verify_chain` over `iter_log()`, verify's
   first step, in a fresh process, to show how much of verify is the chain and how much the
   replay; same baseline.
+"""
 
-Each figure is the median of the runs; "range" is the lowest and highest run. MB are 10⁶ bytes.
+MEDIANS = """\
+Each figure in *Results* is the median of the runs; "range" is the lowest and highest run. MB
+are 10⁶ bytes.
+"""
+
+API_EXPLANATIONS = """\
+- **The public API under load**: gunicorn serving `archive.wsgi` on loopback, as in production
+  ({workers} workers, one per core, of the default `sync` kind; `DEBUG` off; the throttle
+  raised out of the way), against the benchmark archive. A load generator in a process of its
+  own (`bench/load_generator.py`) runs {concurrency} clients, each sending its next request as
+  soon as it has read the answer, for {seconds:.0f} s per endpoint after a {warmup:.0f} s
+  warm-up that is not counted. The clients speak HTTP/1.1 keep-alive, but a `sync` worker
+  closes the connection after each answer, so each request opens one on loopback: the `gthread`
+  worker, which keeps them, let one worker take most of the connections while the other idled
+  (see `bench/api_server.py`). Requests/s is the answers completed in those seconds; p50, p95
+  and p99 are latency percentiles (nearest rank) from sending a request to reading the whole
+  answer, waiting for a free worker included. Each endpoint cycles through real URLs chosen
+  from the archive's published data: the fact list's first page ({page} facts); fact detail of
+  {details} facts spread through the list; the claim list filtered by each of the properties
+  with the most published claims (a page of up to {page} claims); the change feed's first page
+  ({feed_page} events). Every answer must be a 200.
+  *SQL queries per request*: every URL of the endpoint requested once in process through
+  Django's test client against the same database, its queries captured
+  (`CaptureQueriesContext`); the most any URL made (the issue's bound: {queries}).
+  *Baseline*: for each endpoint, one raw psycopg SELECT of the same rows the page shows, joined
+  with the subjects, properties and sources it names, shaped into a page with the same fields
+  and encoded with `json.dumps` (the change feed's digests computed with hashlib, as the page
+  shows them), in a loop over one kept connection, as many processes as gunicorn has workers,
+  for up to {baseline_seconds:.0f} s; pages/s and latency per page. Before measuring, each
+  baseline page is checked to show the same records, in the same order, as the API's answer
+  for that URL; the last column compares their sizes. The ratio is what Django, DRF, the
+  public gate, gunicorn and HTTP cost.
+  The API figures come from one run of {seconds:.0f} s per endpoint, whatever `--runs` says;
+  each rests on req/s × {seconds:.0f} requests.
 """
 
 WHERE_THE_TIME_GOES = """\
 ## Where the time goes
 
-From a profile of `records.replay.rebuild` on a small bench archive (cProfile, with query
-logging), which explains why the figures are hundreds of events per second, not thousands:
+From profiles (cProfile) of `records.replay.rebuild`, the chain check and the commands on bench
+archives of 10k and 50k events:
 
-- **The replay is one event at a time through the ORM.** Each event costs about four SQL round
-  trips: reading the record (`objects.get`), saving it (Django's `save()` on a model whose id is
-  set first tries an `UPDATE`, then `INSERT`s a new record, so registrations cost two), and a
-  history row `INSERT` from django-simple-history's `post_save` signal (about a third of the
-  replay's time). Nothing is batched, and nothing is kept in memory between events. Reaching
-  20,000 events/s needs a replay that holds each page's records in memory and writes them (and
-  their history rows) with `bulk_create`/`bulk_update`, not tuning of the current loop.
-- **Commands** pay the same projection cost, plus validation, the retry checks and the append
-  lock, and the lock is held while projecting. So writers overlap only the work before the
-  lock (loading and validating); appending and projecting go one writer at a time, and
-  throughput grows far less than the number of writers (compare the two *commands* rows).
-- **Verify** is the chain check plus a full rebuild (rolled back), plus `replay.snapshot()`,
-  which loads every row of every read-model and history table into Python, twice (live and
-  replayed). The chain check alone has its own row above; the rebuild dominates. The
-  snapshots make verify's memory grow with the archive, so as written it will not stay under
-  300 MB at 1M events; comparing in pages, or by digests, would.
+- **Rebuild replays the log in pages** (`records/batch_projection.py`, 2,000 events a page):
+  one `in_bulk` query per model reads every record the page touches, the projector's handlers
+  change those records in memory, and the page is written back with PostgreSQL's COPY: the
+  changed records, one history row per change, the review comments. That took the replay from
+  about 130 events/s (one event at a time through the ORM and django-simple-history's
+  `post_save`, four round trips an event) to thousands. What is left is Python work per event,
+  with no single hot spot: the handlers working on Django model instances (building them,
+  setting some forty fields through descriptors, stamping history rows) about 40%, writing
+  with COPY about 30% (half of it PostgreSQL inserting and indexing), reading and decoding the
+  log about 15%, reading records ahead about 10%. Reaching 20,000 events/s needs about four
+  times less work per event: projecting into plain rows instead of model instances (a second
+  projector to keep equal to the first), or replaying streams in several processes (a rebuild
+  is one transaction, which processes cannot share). Neither is done.
+- **Verify** is the chain check, then the same paged replay in a transaction that is rolled
+  back, then a comparison that PostgreSQL does (each read-model and history table against a
+  temporary copy taken before the replay, `GROUP BY` every column, `EXCEPT` both ways), so its
+  memory no longer grows with the archive. It does a rebuild's work and more, so it cannot be
+  faster than rebuild; the 100,000 events/s target compares with the chain check alone. That
+  is bounded by Python too: each event is read through the ORM, its JSON decoded, and three
+  canonical JSON serialisations hashed (the sha256 baseline hashes bytes already serialised).
+- **Commands** make about thirteen SQL round trips per event, each command in a transaction of
+  its own that commits to disk: the append lock, the retry check by event id, the stream's
+  version, the log's tail, the insert, the record read by the command and again by the
+  projector, its update and its history row. Writers overlap only the work before the lock,
+  so four writers do little better than one (compare the two *commands* rows).
 """
 
 GAPS = """\
 ## Not measured yet
 
-- **100k and 1M events.** The targets are set at 1M events; this run used {scale_label}. The
-  archive is built through the commands at about the single writer's throughput above (more
-  writers help little, see above), so at tens of events per second 1M events takes the best
-  part of a day, and 100k about an hour: `make bench SCALE=100k` (or `1M`: one run per figure
-  by default above 100k).
-- **Bulk import** and **the public API under gunicorn**: later slices of the benchmark issue.
+- **Scales.** The targets are set at 1M events; this run used {scale_label}. Above 10k events
+  the archive is tiled (see *The archive*): built through the commands at their tens of events
+  per second, 1M events would take the best part of a day.
+- **The API at other page sizes and concurrencies**: the run measures the default page size
+  and one concurrency (`bench/api_load.py` names both), and the API on the tiled archive sees
+  many copies of the same pages' shapes.
 - The writers' figures come from a few dozen claims per run (`--claims-per-writer`); their
   range shows how much they move from run to run.
 """
@@ -184,6 +378,7 @@ def document(
     django_mb: float,
     minutes: float,
     claims_per_writer: int,
+    api,
 ) -> str:
     taken = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = ""
@@ -208,7 +403,8 @@ def document(
 
 Figures from `make bench SCALE={scale_label}` on {taken}, on PostgreSQL; the whole run took
 {minutes:.0f} minutes. `make bench` rewrites this file; the code is in `bench/`
-(`bench/generate.py` builds the archive, `bench/run.py` measures).
+(`bench/generate.py` builds the archive, `bench/tile.py` grows it past 10k events,
+`bench/run.py` measures).
 {note}
 ## Machine
 
@@ -226,7 +422,13 @@ Figures from `make bench SCALE={scale_label}` on {taken}, on PostgreSQL; the who
 
 {targets_table(achieved, scale_label)}
 
-{EXPLANATIONS.format(writers=writers, django_mb=f"{django_mb:.0f}", claims=claims_per_writer)}
+## The public API under load
+
+{api_section(api, scale_label)}
+
+{EXPLANATIONS.format(writers=writers, django_mb=f"{django_mb:.0f}", claims=claims_per_writer)}\
+{api_explanations(api)}
+{MEDIANS}
 {WHERE_THE_TIME_GOES}
 {GAPS.format(scale_label=scale_label)}
 ## Running it
@@ -238,6 +440,14 @@ make bench SCALE=100k     # or 1M; RUNS=5 for more runs per figure
 
 It drops and recreates the database `strata_bench` on the PostgreSQL server that
 `DATABASE_URL` names (by default `postgres://postgres@127.0.0.1:5432/postgres`), builds the
-archive there through the commands (deterministic for a seed: `python -m bench.run --seed 1`),
-measures, prints the results table and rewrites this file. It is not part of `make test`.
+archive there (its first 10k events through the commands, deterministic for a seed:
+`python -m bench.run --seed 1`; beyond that, copies of them), measures, prints the results
+table and rewrites this file. It is not part of `make test`; CI runs it once at 10k, one run
+per figure, so that it cannot rot.
+
+The API part alone, against a benchmark database already built (a minute or two):
+
+```sh
+.venv/bin/python -m bench.api_load --database strata_bench [--seconds 15]
+```
 """

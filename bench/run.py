@@ -4,7 +4,8 @@
 
 The database ``strata_bench`` is dropped and created afresh on the server DATABASE_URL names,
 migrated, and filled through the commands; then each figure is measured ``--runs`` times
-beside its baseline, and the medians go to standard output and to docs/performance.md.
+beside its baseline, and the medians go to standard output and to docs/performance.md. Last,
+the public API under gunicorn (bench.api_load), ``--api-seconds`` per endpoint, in one run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench import database
+from bench.api_load import DEFAULT_SECONDS as API_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +40,24 @@ def arguments(argv=None) -> argparse.Namespace:
         type=int,
         default=15,
         help="claims each writer takes through review per throughput run (default 15)",
+    )
+    parser.add_argument(
+        "--api-seconds",
+        type=float,
+        default=API_SECONDS,
+        help=f"seconds of load per API endpoint, after a warm-up (default {API_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--base",
+        type=parse_scale,
+        default=10_000,
+        help="events built through the commands; the rest is tiled (default 10k)",
+    )
+    parser.add_argument(
+        "--import-lines",
+        type=parse_scale,
+        default=20_000,
+        help="lines of the catalogue each bulk import run imports (default 20k)",
     )
     parser.add_argument("--seed", type=int, default=0, help="the archive's seed (default 0)")
     parser.add_argument("--database", default="strata_bench", help="database to (re)create")
@@ -62,25 +82,74 @@ def _build(options, console) -> str:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from bench.generate import generate
-    from records.models import Claim, Fact, Source, Subject
+    from bench.tile import tile
+    from records.models import Claim, Fact, Source, StoredEvent, Subject
+    from records.replay import rebuild
 
+    base = min(options.events, options.base)
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("Building the archive (events)", total=options.events)
+        task = progress.add_task("Building the archive (events)", total=base)
         built = generate(
-            options.events,
+            base,
             seed=options.seed,
-            on_progress=lambda size: progress.update(task, completed=min(size, options.events)),
+            on_progress=lambda size: progress.update(task, completed=min(size, base)),
+        )
+    how = (
+        f"built through the commands by one writer in {built.seconds:,.0f} s "
+        f"({built.events / built.seconds:,.0f} events/s)"
+    )
+    if options.events > built.events:
+        started = time.monotonic()
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("Tiling the archive (events)", total=options.events)
+            tile(options.events, on_progress=lambda size: progress.update(task, completed=size))
+        rebuild()  # project the copies
+        how = (
+            f"the first {built.events:,} {how}, then tiled (`bench/tile.py`: copies of that log "
+            f"with fresh ids, appended and projected in {time.monotonic() - started:,.0f} s)"
         )
     claims = Claim.objects.count()
     return (
-        f"{built.events:,} events (asked for {options.scale}, seed {options.seed}), built through "
-        f"the commands by one writer in {built.seconds:,.0f} s ({built.events / built.seconds:,.0f}"
-        f" events/s): {Source.objects.count():,} sources with full text, "
+        f"{StoredEvent.objects.count():,} events (asked for {options.scale}, seed "
+        f"{options.seed}), {how}: {Source.objects.count():,} sources with full text, "
         f"{Subject.objects.count():,} subjects named in Latin, Han (simplified and traditional), "
         f"Japanese kanji and kana, Cyrillic and Arabic scripts, {Fact.objects.count():,} facts "
         f"with {claims:,} claims ({claims / Fact.objects.count():.1f} per fact, conflicting, "
-        f"each quoting its source), {built.events / claims:.1f} events per claim overall."
+        f"each quoting its source), {StoredEvent.objects.count() / claims:.1f} events per claim "
+        "overall."
+    )
+
+
+def _bulk_import(options, url, console, achieved):
+    """Import a catalogue of ``--import-lines`` lines per run, each run with ids of its own,
+    beside the same event rows inserted with psycopg in one transaction."""
+    import tempfile
+
+    from bench import import_file, measure, report
+    from bench.generate import log_size, team
+
+    actor = team().archivist.get_username()
+    speed, peak, base = measure.Samples(), measure.Samples(), measure.Samples()
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(options.runs):
+            console.print(f"import_claims, run {run + 1} of {options.runs}")
+            path = Path(folder) / f"catalogue-{run}.jsonl"
+            lines = import_file.write(path, run, options.import_lines)
+            first = log_size()
+            result = measure.maintenance_command("import_claims", url, str(path), actor)
+            speed.add(result["events"] / result["seconds"])
+            peak.add(result["peak_rss_bytes"] / report.MB)
+            base.add(measure.insert_baseline(url, first, 1, True))
+    achieved[("bulk import", "events/s")] = speed.median
+    return report.Row(
+        "bulk import (`import_claims`)",
+        speed.median,
+        "events/s",
+        speed.spread,
+        f"{lines:,} lines, peak {peak.median:,.0f} MB",
+        "psycopg inserts, batched",
+        base.median,
     )
 
 
@@ -94,7 +163,7 @@ def main(argv=None) -> None:
     _setup_django(url)
     from django.core.management import call_command
 
-    from bench import baselines, machine, measure, report
+    from bench import api_load, baselines, machine, measure, report
 
     call_command("migrate", verbosity=0)
     database.create_scratch_table(url)
@@ -131,6 +200,8 @@ def main(argv=None) -> None:
         )
         achieved[(figure, "events/s")], achieved[(figure, "peak MB")] = speed.median, peak.median
 
+    rows.append(_bulk_import(options, url, console, achieved))
+
     for writers in sorted({1, options.writers}):
         claims, events, per_command, batched = (measure.Samples() for _ in range(4))
         for run in runs:
@@ -153,9 +224,12 @@ def main(argv=None) -> None:
                 )
             )
 
+    api = api_load.measure(url, seconds=options.api_seconds, log=console.print)
+
     runs_label = options.runs
     table = report.results_table(rows, runs_label)
     print(table)
+    print(report.api_section(api, options.scale))
     text = report.document(
         scale_label=options.scale,
         runs=runs_label,
@@ -168,6 +242,7 @@ def main(argv=None) -> None:
         django_mb=min(rss_before),
         minutes=(time.monotonic() - started) / 60,
         claims_per_writer=options.claims_per_writer,
+        api=api,
     )
     Path(options.output).write_text(text, encoding="utf-8")
     console.print(f"Wrote {options.output}")
