@@ -159,6 +159,17 @@ CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
+# Rendered public pages kept per worker until the log moves (records/api/page_cache.py).
+API_PAGE_CACHE_ENTRIES = int(os.environ.get("API_PAGE_CACHE_ENTRIES", "500"))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api_pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-pages",
+        "TIMEOUT": None,  # a page is stale only when the log moves, and then it is unreachable
+        "OPTIONS": {"MAX_ENTRIES": max(API_PAGE_CACHE_ENTRIES, 1)},
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -36,7 +36,8 @@ BASELINE_SECONDS = 5.0  # at most: a tight loop settles in far fewer seconds tha
 class ApiFigure:
     endpoint: str
     urls: int  # distinct URLs cycled through
-    served: Latencies  # through gunicorn, measured by the load generator
+    served: Latencies  # through gunicorn, measured by the load generator, page cache on
+    computed: Latencies  # the same with the page cache off: every page computed
     queries: int  # SQL queries per request: the most any of the endpoint's URLs made
     baseline: Latencies  # psycopg + json.dumps, as many processes as gunicorn has workers
     page_bytes: int  # the API's answer to the first URL
@@ -123,11 +124,13 @@ def measure(url: str, *, seconds: float = DEFAULT_SECONDS, log=print) -> ApiResu
 
     endpoints = api_endpoints.choose()
     checked = {endpoint.key: _count_and_compare(url, endpoint) for endpoint in endpoints}
-    served = {}
-    with api_server.running(url, workers=WORKERS) as server:
-        for endpoint in endpoints:
-            log(f"API under load: {endpoint.name}, {seconds:.0f} s after {WARMUP_SECONDS:.0f} s")
-            served[endpoint.key] = _load(server, endpoint.paths, seconds, CONCURRENCY)
+    served, computed = {}, {}
+    for page_cache, results in ((True, served), (False, computed)):
+        how = "pages from the cache" if page_cache else "every page computed"
+        with api_server.running(url, workers=WORKERS, page_cache=page_cache) as server:
+            for endpoint in endpoints:
+                log(f"API under load, {how}: {endpoint.name}, {seconds:.0f} s")
+                results[endpoint.key] = _load(server, endpoint.paths, seconds, CONCURRENCY)
     figures = []
     for endpoint in endpoints:
         log(f"API baseline: {endpoint.name}")
@@ -137,6 +140,7 @@ def measure(url: str, *, seconds: float = DEFAULT_SECONDS, log=print) -> ApiResu
                 endpoint=endpoint.name,
                 urls=len(endpoint.paths),
                 served=served[endpoint.key],
+                computed=computed[endpoint.key],
                 queries=queries,
                 baseline=_baseline(url, endpoint, min(seconds, BASELINE_SECONDS)),
                 page_bytes=page_bytes,

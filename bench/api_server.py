@@ -60,8 +60,9 @@ def _answers(port: int) -> bool:
         connection.close()
 
 
-def start(url: str, *, workers: int = 2, timeout: float = 60) -> Server:
-    """Start gunicorn against database ``url`` and return once it answers an API request."""
+def start(url: str, *, workers: int = 2, page_cache: bool = True, timeout: float = 60) -> Server:
+    """Start gunicorn against database ``url`` and return once it answers an API request.
+    ``page_cache=False`` turns the API's page cache off, so that every request is computed."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="strata-bench-gunicorn-", suffix=".log")[1])
     environment = {
@@ -71,6 +72,8 @@ def start(url: str, *, workers: int = 2, timeout: float = 60) -> Server:
         "DEBUG": "0",  # DEBUG keeps every query in memory and renders error pages
         "API_THROTTLE_RATE": THROTTLE_RATE,
     }
+    if not page_cache:
+        environment["API_PAGE_CACHE_ENTRIES"] = "0"
     command = [
         str(GUNICORN),
         "archive.wsgi",

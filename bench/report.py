@@ -87,22 +87,29 @@ def milliseconds(value: float) -> str:
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _latencies(latencies) -> str:
+    return (
+        f"{number(latencies.per_second)} | {milliseconds(latencies.p50)} / "
+        f"{milliseconds(latencies.p95)} / {milliseconds(latencies.p99)}"
+    )
+
+
 def api_table(figures: list, workers: int, concurrency: int) -> str:
     lines = [
         f"| endpoint (URLs cycled) | req/s, gunicorn {workers} workers, {concurrency} "
-        "clients | p50 / p95 / p99 ms | SQL queries per request | baseline: psycopg + "
-        "json.dumps, pages/s | baseline p50 / p95 / p99 ms | req/s ÷ baseline | "
-        "bytes, API / baseline |",
-        "|---|---|---|---|---|---|---|---|",
+        "clients, page cache on | p50 / p95 / p99 ms | req/s, page cache off | p50 / p95 / p99 "
+        "ms | SQL queries per computed page | baseline: psycopg + json.dumps, pages/s | "
+        "baseline p50 / p95 / p99 ms | req/s ÷ baseline (cache on; off) | bytes, API / "
+        "baseline |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for figure in figures:
-        served, base = figure.served, figure.baseline
+        served, computed, base = figure.served, figure.computed, figure.baseline
         lines.append(
-            f"| {figure.endpoint} ({figure.urls}) | {number(served.per_second)} "
-            f"| {milliseconds(served.p50)} / {milliseconds(served.p95)} / "
-            f"{milliseconds(served.p99)} | {figure.queries} | {number(base.per_second)} "
-            f"| {milliseconds(base.p50)} / {milliseconds(base.p95)} / {milliseconds(base.p99)} "
-            f"| {ratio(served.per_second, base.per_second)} "
+            f"| {figure.endpoint} ({figure.urls}) | {_latencies(served)} | {_latencies(computed)} "
+            f"| {figure.queries} | {_latencies(base)} "
+            f"| {ratio(served.per_second, base.per_second)}; "
+            f"{ratio(computed.per_second, base.per_second)} "
             f"| {figure.page_bytes:,} / {figure.baseline_bytes:,} |"
         )
     return "\n".join(lines)
@@ -111,23 +118,30 @@ def api_table(figures: list, workers: int, concurrency: int) -> str:
 def api_targets_table(figures: list, scale_label: str) -> str:
     fact_list = next(figure for figure in figures if figure.endpoint == FACT_LIST)
     most = max(figures, key=lambda figure: figure.queries)
-    rows = [
-        (
-            f"fact list p95 ≤ {API_P95_MS} ms",
-            f"{milliseconds(fact_list.served.p95)} ms",
-            fact_list.served.p95 <= API_P95_MS,
-        ),
-        (
-            f"fact list ≥ {API_PER_SECOND} requests/s",
-            f"{number(fact_list.served.per_second)} requests/s",
-            fact_list.served.per_second >= API_PER_SECOND,
-        ),
+    rows = []
+    for how, latencies in (
+        ("pages from the cache", fact_list.served),
+        ("every page computed", fact_list.computed),
+    ):
+        rows += [
+            (
+                f"fact list p95 ≤ {API_P95_MS} ms ({how})",
+                f"{milliseconds(latencies.p95)} ms",
+                latencies.p95 <= API_P95_MS,
+            ),
+            (
+                f"fact list ≥ {API_PER_SECOND} requests/s ({how})",
+                f"{number(latencies.per_second)} requests/s",
+                latencies.per_second >= API_PER_SECOND,
+            ),
+        ]
+    rows.append(
         (
             f"at most {API_QUERIES} SQL queries per request",
             f"{most.queries} ({most.endpoint}, the most of any endpoint)",
             most.queries <= API_QUERIES,
-        ),
-    ]
+        )
+    )
     lines = [f"| API target | measured at {scale_label} | met? |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {'met' if ok else '**missed**'} |" for t, m, ok in rows]
     return "\n".join(lines)
@@ -314,8 +328,15 @@ API_EXPLANATIONS = """\
   baseline page is checked to show the same records, in the same order, as the API's answer
   for that URL; the last column compares their sizes. The ratio is what Django, DRF, the
   public gate, gunicorn and HTTP cost.
-  The API figures come from one run of {seconds:.0f} s per endpoint, whatever `--runs` says;
-  each rests on req/s × {seconds:.0f} requests.
+  *Page cache on and off*: the API keeps each rendered page per worker until the log moves
+  (`records/api/page_cache.py`: the key holds the hash of the log's last event, so one lookup
+  tells whether a page is still current). The load cycles through a handful of URLs, so with
+  the cache on nearly every request is served from it (one query: the log's head): that is a
+  reader's experience between appends. The run is repeated with the cache off
+  (`API_PAGE_CACHE_ENTRIES=0`), every page computed: the first reader after an append, or a
+  URL nobody asked for yet. SQL queries are counted on a computed page.
+  The API figures come from one run of {seconds:.0f} s per endpoint and cache setting, whatever
+  `--runs` says; each rests on req/s × {seconds:.0f} requests.
 """
 
 WHERE_THE_TIME_GOES = """\

@@ -62,3 +62,12 @@ def committed_db(_append_only_restored, django_db_serialized_rollback, transacti
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def _empty_api_page_cache():
+    """Each test's pages are its own (records/api/page_cache.py keys them by the log's head,
+    so a leftover page could only be served for an identical log; emptied all the same)."""
+    from django.core.cache import caches
+
+    caches["api_pages"].clear()

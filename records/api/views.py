@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from records import selectors
-from records.api import filters, params, related, serializers
+from records.api import filters, page_cache, params, related, serializers
 from records.api.pagination import CheckedOrderingFilter, PublicCursorPagination
 from records.api.renderers import CSVRenderer, JSONLDRenderer
 from records.selectors import is_whole_number as _is_whole_number
@@ -46,6 +46,24 @@ class PublicAPIView(APIView):
         super().initial(request, *args, **kwargs)
         params.refuse_unknown(request, self.allowed_parameters())
         request.as_of_time = params.as_of(request)
+        if request.method == "GET" and settings.API_PAGE_CACHE_ENTRIES:
+            self._serve_through_page_cache(request)
+
+    def _serve_through_page_cache(self, request) -> None:
+        """DRF looks the handler up after ``initial``: swap it for the stored page, or wrap it
+        so that the page it renders is stored (records/api/page_cache.py)."""
+        key = page_cache.key_for(request)
+        page = page_cache.stored(key)
+        handler = self.get
+
+        def serve(*args, **kwargs):
+            if page is not None:
+                return page
+            response = handler(*args, **kwargs)
+            page_cache.keep_when_rendered(response, key)
+            return response
+
+        self.get = serve
 
     def handle_exception(self, exc):
         """Errors are JSON whatever format was asked for: a CSV or JSON-LD client still gets a
