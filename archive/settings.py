@@ -160,7 +160,7 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
 # Rendered public pages kept per worker until the log moves (records/api/page_cache.py).
-API_PAGE_CACHE_ENTRIES = int(os.environ.get("API_PAGE_CACHE_ENTRIES", "500"))
+API_PAGE_CACHE_ENTRIES = int(os.environ.get("API_PAGE_CACHE_ENTRIES", "200"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api_pages": {
