@@ -55,9 +55,12 @@ fuzz: install
 # Benchmarks at archive scale (docs/performance.md): drops and recreates the database
 # strata_bench on the PostgreSQL server DATABASE_URL names (default: the local one), builds an
 # archive of SCALE events through the commands, measures, and rewrites docs/performance.md.
-# Not part of `make test`. RUNS= sets the runs per figure (default 3; 1 above 100k).
+# Not part of `make test`. RUNS= sets the runs per figure (default 3; 1 above 100k); OUTPUT= writes
+# the document elsewhere.
 SCALE ?= 10k
 RUNS ?=
+OUTPUT ?=
 BENCH_SERVER := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 bench: install
-	DATABASE_URL=$(BENCH_SERVER) $(PY) -m bench.run --scale $(SCALE) $(if $(RUNS),--runs $(RUNS))
+	DATABASE_URL=$(BENCH_SERVER) $(PY) -m bench.run --scale $(SCALE) $(if $(RUNS),--runs $(RUNS)) \
+	  $(if $(OUTPUT),--output $(OUTPUT))

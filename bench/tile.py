@@ -55,16 +55,17 @@ def _append(rows: list[StoredEvent]) -> None:
 def tile(target: int, on_progress: Callable[[int], None] | None = None) -> int:
     """Append copies of the log as it stands until it holds ``target`` events. The last copy
     stops there: a prefix of a valid log is a valid log. Returns the events appended."""
-    base = [stored for stored in iter_log() if stored.stream_type != "property"]
-    last = StoredEvent.objects.order_by("-position").first()
-    if last is None or not base:
-        raise ValueError("tiling needs a base archive in the log")
-    position, previous_hash = last.position, last.hash
-    moment = max(timezone.now(), last.recorded_at)
-    streams = {str(stored.stream_id) for stored in base}
-    appended, copy = 0, 0
     with transaction.atomic():
+        # The tail and the time are read under the append lock, as the event store reads them.
         lock_log()
+        base = [stored for stored in iter_log() if stored.stream_type != "property"]
+        last = StoredEvent.objects.order_by("-position").first()
+        if last is None or not base:
+            raise ValueError("tiling needs a base archive in the log")
+        position, previous_hash = last.position, last.hash
+        moment = max(timezone.now(), last.recorded_at)
+        streams = {str(stored.stream_id) for stored in base}
+        appended, copy = 0, 0
         while position < target:
             copy += 1
             ids = {stream: _copied(copy, stream) for stream in streams}

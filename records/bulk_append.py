@@ -25,12 +25,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from records.bulk_write import insert_rows
-from records.event_store import NO_STREAM, ONE_MICROSECOND, ConcurrencyError, lock_log
+from records.event_store import (
+    NO_STREAM,
+    ONE_MICROSECOND,
+    ConcurrencyError,
+    IdempotencyConflict,
+    lock_log,
+)
 from records.events import DomainEvent
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 
-BATCH_SIZE = 2000
 _FIELD_NAMES = [field.attname for field in StoredEvent._meta.concrete_fields]
 
 
@@ -95,9 +100,6 @@ def chained_rows(
         yield row
 
 
-_FIELDS = [field.attname for field in StoredEvent._meta.concrete_fields]
-
-
 def _insert(rows: Iterable[StoredEvent], tick: Callable[[], None]) -> list[StoredEvent]:
     """Stream the rows into the log (records.bulk_write: COPY on PostgreSQL), so that the
     server inserts while the next rows are hashed. Returns them, marked as saved."""
@@ -107,7 +109,7 @@ def _insert(rows: Iterable[StoredEvent], tick: Callable[[], None]) -> list[Store
         for row in rows:
             row._state.adding, row._state.db = False, connection.alias
             stored.append(row)
-            yield {name: getattr(row, name) for name in _FIELDS}
+            yield {name: getattr(row, name) for name in _FIELD_NAMES}
             tick()
 
     insert_rows(StoredEvent, values())
@@ -122,9 +124,10 @@ def append_new_streams(
     on_event: Callable[[], None] | None = None,
 ) -> list[StoredEvent]:
     """Append events that open new streams (several events may share one), atomically and in
-    order. A stream that already exists, or an event id already used, raises
-    ``ConcurrencyError`` and stores nothing: the log's unique constraints refuse them (the
-    caller checks first to name the culprit). Returns the stored rows, in position order."""
+    order. A stream that already exists raises ``ConcurrencyError`` naming it, an event id
+    already used ``IdempotencyConflict``, and nothing is stored: the log's unique constraints
+    refuse them (the import checks first, to name the line). Returns the stored rows, in
+    position order."""
     if not events:
         return []
     correlation_id = correlation_id or str(uuid.uuid4())
@@ -135,9 +138,23 @@ def append_new_streams(
             with transaction.atomic():
                 return _insert(rows, on_event or _nothing)
         except IntegrityError as error:
-            # A stream that exists already (its version 1 is taken), or an event id in use.
-            stream_id = events[0].event.stream_id
-            raise ConcurrencyError(stream_id, NO_STREAM, -1) from error
+            raise _refusal(events) from error
+
+
+def _refusal(events: Sequence[NewEvent]) -> Exception:
+    """Which event the log's unique constraints refused: a stream that exists already (its
+    version 1 is taken), or else an event id in use."""
+    streams = sorted({uuid.UUID(str(item.event.stream_id)) for item in events})
+    for start in range(0, len(streams), 500):  # a few hundred parameters a query
+        found = (
+            StoredEvent.objects.filter(stream_id__in=streams[start : start + 500])
+            .order_by("stream_id", "-version")
+            .values_list("stream_id", "version")
+            .first()
+        )
+        if found is not None:
+            return ConcurrencyError(found[0], NO_STREAM, found[1])
+    return IdempotencyConflict("an event id of this import is already recorded for another event")
 
 
 def _nothing() -> None:

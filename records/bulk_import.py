@@ -16,6 +16,7 @@ skipped; an id already used otherwise is refused.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import time
@@ -70,6 +71,7 @@ RECORD_KINDS = tuple(RECORD_FIELDS)
 NOT_UTF8 = "The line is not UTF-8 text."
 NOT_JSON = "Not valid JSON: {error} (column {column})."
 NOT_AN_OBJECT = "Each line must be one JSON object."
+GIVEN_TWICE = "Given twice in one object; give it once."
 UNKNOWN_FIELD = "A {kind} line has no such field; it takes: {fields}."
 DUPLICATE_ID = "Id {value} is already given on line {line}."
 ID_IN_ARCHIVE = "Id {value} is already used by a {kind} in the archive."
@@ -135,6 +137,22 @@ def _no_progress(description: str, total: int):
 # --- parsing: each line on its own ----------------------------------------------------------
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json.loads keeps the last of two equal keys; an import must not pick one silently.
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _RepeatedKey(key)
+        obj[key] = value
+    return obj
+
+
 def _decode(number: int, raw: bytes, problems: list[Problem]) -> dict | None:
     try:
         text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -142,10 +160,13 @@ def _decode(number: int, raw: bytes, problems: list[Problem]) -> dict | None:
         problems.append(Problem(number, "json", NOT_UTF8))
         return None
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=_refuse_repeated_keys)
     except json.JSONDecodeError as error:
         message = NOT_JSON.format(error=error.msg, column=error.colno)
         problems.append(Problem(number, "json", message))
+        return None
+    except _RepeatedKey as repeated:
+        problems.append(Problem(number, repeated.key, GIVEN_TWICE))
         return None
     if not isinstance(obj, dict):
         problems.append(Problem(number, "json", NOT_AN_OBJECT))
@@ -168,8 +189,12 @@ def _parse_line(number: int, obj: dict, problems: list[Problem]) -> Line | None:
             errors.add(name, UNKNOWN_FIELD.format(kind=kind, fields=", ".join(sorted(allowed))))
     problems.extend(_problems(number, errors))
     # A line with unknown fields is checked all the same: every problem of a line is listed.
-    if not known or record_id is None:
+    if not known:
         return None
+    if record_id is None:
+        # The file is refused for the id already; a stand-in lets the rest of the line be
+        # checked, so that every problem is listed at once.
+        record_id = uuid.uuid4()
     event_id = uuid.uuid5(IMPORT_NAMESPACE, str(record_id))
     return Line(number, kind, record_id, obj, digest([REQUEST_NAME, obj]), event_id)
 
@@ -190,7 +215,8 @@ def parse(
         if line.record_id in first_line_of:
             message = DUPLICATE_ID.format(value=line.record_id, line=first_line_of[line.record_id])
             problems.append(Problem(number, "id", message))
-            continue
+            # Refused already; checked under a stand-in id, as for an id that is no UUID.
+            line = dataclasses.replace(line, record_id=uuid.uuid4())
         first_line_of[line.record_id] = number
         lines.append(line)
     return lines

@@ -28,6 +28,10 @@ from records.models import Property, Source, Subject
 from records.models.projections import ValueType
 from records.validation import EXPECTED_BOOLEAN, REQUIRED, Errors
 
+UNKNOWN_CITATION_FIELDS = (
+    "A citation has no field {fields}; it takes source_id, locator, quote, start and end."
+)
+CITATION_FIELDS = {"source_id", "locator", "quote", "start", "end"}
 WRONG_FIELDS = "A {value_type} value has no field {fields}; property {label!r} takes {value_type}."
 WRONG_TYPE = "Property {label!r} takes a {expected} value, not {given}."
 NOT_A_NUMBER = "Enter a number, such as 250000 or 12.5."
@@ -62,7 +66,8 @@ FIELDS_BY_TYPE = {
 
 # DESIGN convention for parts of a month: early = days 1–10, mid = 11–20, late = 21 to the end.
 PARTS_OF_MONTH = {"early": (1, 10), "mid": (11, 20), "late": (21, None)}
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# [0-9], not \d: \d matches any script's digits, which EDTF does not allow.
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 class References:
@@ -222,7 +227,7 @@ def _date(errors: Errors, raw: dict, prop: Property, refs: References) -> dict:
     }
 
 
-_PLAIN_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_PLAIN_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -276,6 +281,10 @@ def normalise_citation(errors: Errors, raw, refs: References = DATABASE) -> dict
     if not isinstance(raw, dict) or not raw:
         errors.add("citation", REQUIRED)
         return {}
+    unknown = sorted(set(raw) - CITATION_FIELDS)
+    if unknown:
+        # A misspelt "locator" would otherwise vanish without a word.
+        errors.add("citation", UNKNOWN_CITATION_FIELDS.format(fields=", ".join(unknown)))
     source_id = errors.uuid("citation.source_id", raw.get("source_id"))
     locator = errors.text("citation.locator", raw.get("locator"))
     # A quote is exact: keep its spacing as given rather than stripping it.

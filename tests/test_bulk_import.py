@@ -1,6 +1,7 @@
 """Bulk import (manage.py import_claims): a JSON Lines file of sources, subjects and claims,
 checked with the commands' rules, appended in one transaction, projected, and re-runnable."""
 
+import dataclasses
 import io
 import json
 import uuid
@@ -14,6 +15,7 @@ from edtf import parse_edtf, struct_time_to_date
 from records import bulk_append, bulk_write, commands
 from records.bulk_import import (
     DUPLICATE_ID,
+    GIVEN_TWICE,
     ID_IN_ARCHIVE,
     IMPORTED_OTHERWISE,
     NOT_AN_OBJECT,
@@ -25,7 +27,7 @@ from records.bulk_import import (
 from records.commands.base import UNKNOWN_RECORD
 from records.commands.sources import NOT_A_DATE, URL_SCHEME
 from records.commands.subjects import NO_NAMES
-from records.event_store import ConcurrencyError, iter_log
+from records.event_store import ConcurrencyError, IdempotencyConflict, iter_log
 from records.events import SourceRegistered
 from records.hashing import verify_chain
 from records.models import Claim, Source, StoredEvent, Subject
@@ -40,6 +42,7 @@ from records.values import (
     OFFSETS_WITHOUT_TEXT,
     QUOTE_AMBIGUOUS,
     QUOTE_NOT_IN_TEXT,
+    UNKNOWN_CITATION_FIELDS,
     UNKNOWN_SOURCE,
     UNKNOWN_SUBJECT,
     WRONG_UNIT,
@@ -421,6 +424,18 @@ def _cases(world):
             "record",
             NOT_A_CHOICE.format(value=["claim"], choices="source, subject, claim"),
         ),
+        "citation field misspelt": (
+            _claim(
+                world,
+                citation={
+                    "source_id": str(world["source"].pk),
+                    "quote": DEATHS_QUOTE,
+                    "location": "p. 12",
+                },
+            ),
+            "citation",
+            UNKNOWN_CITATION_FIELDS.format(fields="location"),
+        ),
         "id required": ({"record": "source", "title": "A"}, "id", REQUIRED),
         "id malformed": (_source(id="source-1"), "id", NOT_A_UUID.format(value="source-1")),
     }
@@ -468,6 +483,23 @@ def test_an_id_given_twice_in_the_file(archivist, world):
     line = _claim(world)
     assert refused([line, _source(), dict(line)], archivist) == [
         f"line 3: id: {DUPLICATE_ID.format(value=line['id'], line=1)}"
+    ]
+
+
+def test_a_key_given_twice_in_a_line_is_refused(archivist, world):
+    good = json.dumps(_claim(world)).encode()
+    twice = b'{"record": "source", "id": "%s", "title": "Right", "title": "Wrong"}' % (
+        str(uuid.uuid4()).encode()
+    )
+    assert refused([good, twice], archivist) == [f"line 2: title: {GIVEN_TWICE}"]
+
+
+def test_a_line_with_a_bad_id_still_has_its_other_problems_listed(archivist, world):
+    line = _source(id="nope", title="", url="ftp://example.org/")
+    assert sorted(refused([line], archivist)) == [
+        f"line 1: id: {NOT_A_UUID.format(value='nope')}",
+        f"line 1: title: {REQUIRED}",
+        f"line 1: url: {URL_SCHEME}",
     ]
 
 
@@ -633,6 +665,8 @@ def test_plain_edtf_dates_get_the_bounds_the_edtf_package_gives():
         for day in ("", "-00", "-01", "-28", "-29", "-30", "-31", "-32")
         if month or not day
     ]
+    # Other scripts' digits are not EDTF ("\\d" would take them).
+    texts += ["١٩٤٢", "١٩٤٢-٠٩", "１９４２", "1942-٠٩"]
     assert [fast(text) for text in texts] == [parsed(text) for text in texts]
     assert edtf_bounds("1942-09") == (date(1942, 9, 1), date(1942, 9, 30))
 
@@ -686,6 +720,34 @@ def test_a_bulk_append_refuses_an_existing_stream(archivist):
         attribution="",
         full_text="",
     )
-    with pytest.raises(ConcurrencyError):
-        bulk_append.append_new_streams([bulk_append.NewEvent(event, uuid.uuid4())], actor=archivist)
+    fresh = dataclasses.replace(event, source_id=str(uuid.uuid4()))
+    with pytest.raises(ConcurrencyError) as refusal:
+        bulk_append.append_new_streams(
+            [bulk_append.NewEvent(fresh, uuid.uuid4()), bulk_append.NewEvent(event, uuid.uuid4())],
+            actor=archivist,
+        )
+    # The stream that exists is named, not the first one of the batch.
+    assert (refusal.value.stream_id, refusal.value.actual) == (source.pk, 1)
+    assert StoredEvent.objects.count() == count
+
+
+def test_a_bulk_append_refuses_an_event_id_in_use(archivist):
+    source = factories.source(archivist)
+    used = StoredEvent.objects.get(stream_id=source.pk).event_id
+    event = SourceRegistered(
+        source_id=str(uuid.uuid4()),
+        title="T",
+        author="",
+        publisher="",
+        published="",
+        url="",
+        archive_reference="",
+        accessed=None,
+        licence="",
+        attribution="",
+        full_text="",
+    )
+    count = StoredEvent.objects.count()
+    with pytest.raises(IdempotencyConflict):
+        bulk_append.append_new_streams([bulk_append.NewEvent(event, used)], actor=archivist)
     assert StoredEvent.objects.count() == count

@@ -55,6 +55,7 @@ from records.values import (
     PART_NEEDS_MONTH,
     QUOTE_AMBIGUOUS,
     QUOTE_NOT_IN_TEXT,
+    UNKNOWN_CITATION_FIELDS,
     UNKNOWN_SOURCE,
     UNKNOWN_SUBJECT,
     WRONG_FIELDS,
@@ -220,6 +221,12 @@ def retired_archivist(db):
 
 
 # --- citations: quotes and offsets ---------------------------------------------------------------
+
+
+def test_a_citation_field_the_citation_does_not_have_is_refused(world):
+    citation = {**cite(world), "location": "p. 12"}  # meant: locator
+    with refused(Claim, "citation", UNKNOWN_CITATION_FIELDS.format(fields="location")):
+        commands.register_claim(**claim_input(world, citation=citation))
 
 
 def test_the_quote_and_its_offset_constants_describe_the_fixture_text():
