@@ -7,16 +7,23 @@ the handlers to those records in memory, and writes the page back in a few bulk 
 the records it changed, one history row per change (stamped exactly as django-simple-history
 stamps them on a save, so a replay in pages equals a replay one event at a time), and the review
 comments. Memory stays flat: nothing is kept from one page to the next.
+
+The handlers run once per event, so this module keeps their bookkeeping cheap: each history row
+is a tuple of the record's values taken in one ``attrgetter`` call, ids arriving as text are
+parsed once a page, and each event type's handler is looked up once.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from operator import attrgetter
 
 from records import events as ev
-from records.bulk_write import insert_rows
+from records.bulk_write import insert_values
+from records.event_store import EventRow
 from records.models import Claim, Fact, PublishedClaim, ReviewComment, Source, StoredEvent, Subject
 from records.models.projections import fact_id_for
 from records.projections import (
@@ -30,6 +37,8 @@ PAGE_SIZE = 2000
 
 # The history model's own columns; every other column copies the record's field of that name.
 _HISTORY_COLUMNS = {"history_id", "history_date", "history_change_reason", "history_type"}
+# What _write appends to the record's values in each history row, in this order.
+_HISTORY_STAMP = ("history_date", "history_type", "history_user_id", "history_change_reason")
 
 
 def _touched(event) -> Iterator[tuple[type, uuid.UUID]]:
@@ -59,8 +68,17 @@ def _history_columns(history_model) -> list[str]:
     ]
 
 
-def _row(record) -> dict:
-    return {field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields}
+def _values_getter(names: list[str]) -> Callable[[object], tuple]:
+    """A function giving an object's attributes ``names`` as a tuple, in one C call."""
+    get = attrgetter(*names)
+    return get if len(names) > 1 else lambda record: (get(record),)
+
+
+@functools.cache
+def _handler(event_type: type) -> Callable:
+    # singledispatchmethod builds and wraps a bound function on every call (Python 3.11), a few
+    # percent of a replay; its dispatcher gives the plain function, looked up once per type.
+    return Projector.__dict__["handle"].dispatcher.dispatch(event_type)
 
 
 class BatchProjector(Projector):
@@ -73,6 +91,16 @@ class BatchProjector(Projector):
         self._history_fields = {
             model: _history_columns(history) for model, history in self._history_models.items()
         }
+        self._history_values = {
+            model: _values_getter(fields) for model, fields in self._history_fields.items()
+        }
+        self._record_columns = {
+            model: [field.attname for field in model._meta.concrete_fields]
+            for model in PROJECTION_MODELS
+        }
+        self._record_values = {
+            model: _values_getter(columns) for model, columns in self._record_columns.items()
+        }
         self._start_page()
 
     def _start_page(self) -> None:
@@ -82,13 +110,23 @@ class BatchProjector(Projector):
         self._changed: dict[type, dict[uuid.UUID, object]] = {
             model: {} for model in PROJECTION_MODELS
         }
-        self._history: dict[type, list] = {model: [] for model in self._history_fields}
+        self._history: dict[type, list[tuple]] = {model: [] for model in self._history_fields}
         self._comments: list[ReviewComment] = []
+        self._uuids: dict[str, uuid.UUID] = {}  # ids given as text, parsed
 
-    @staticmethod
-    def _key(model, pk) -> tuple[type, uuid.UUID]:
-        # Events carry ids as text, the database gives UUIDs: one form for both.
-        return model, pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)
+    def _key(self, model, pk) -> tuple[type, uuid.UUID]:
+        # Events carry ids as text, the database gives UUIDs: one form for both. An id recurs
+        # on most of a page's events about its record; parse each one once.
+        if isinstance(pk, uuid.UUID):
+            return model, pk
+        parsed = self._uuids.get(pk)
+        if parsed is None:
+            parsed = self._uuids[pk] = uuid.UUID(pk)
+        return model, parsed
+
+    def handle(self, event, stored):
+        """Projector.handle's handlers, dispatched without singledispatchmethod's wrapping."""
+        return _handler(type(event))(self, event, stored)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -139,14 +177,18 @@ class BatchProjector(Projector):
         self._records[key] = record
         self._absent.discard(key)
         self._changed[model][key[1]] = record
-        fields = self._history_fields.get(model)
-        if fields is not None:
-            row = {name: getattr(record, name) for name in fields}
-            row["history_date"] = record._history_date
-            row["history_type"] = history_type
-            row["history_user_id"] = getattr(record._history_user, "pk", None)
-            row["history_change_reason"] = record._change_reason
-            self._history[model].append(row)
+        values = self._history_values.get(model)
+        if values is not None:
+            # The row is taken now: the record may change again later in the page.
+            self._history[model].append(
+                values(record)
+                + (
+                    record._history_date,
+                    history_type,
+                    getattr(record._history_user, "pk", None),
+                    record._change_reason,
+                )
+            )
 
     def _insert(self, row) -> None:
         self._comments.append(row)
@@ -158,21 +200,28 @@ class BatchProjector(Projector):
             # one statement each instead of bulk_update's CASE per row and column, and no
             # partial unique index (one preferred claim per fact) can trip over the order of rows
             # within an UPDATE when a page both demotes one claim and prefers another.
-            stale = [pk for pk in self._changed[model] if self._key(model, pk) in self._stored]
+            stale = [pk for pk in self._changed[model] if (model, pk) in self._stored]
             if stale:
                 model.objects.filter(pk__in=stale)._raw_delete(model.objects.db)
         for model in PROJECTION_MODELS:
-            insert_rows(model, [_row(record) for record in self._changed[model].values()])
+            self._insert_records(model, self._changed[model].values())
         for model, rows in self._history.items():
-            insert_rows(self._history_models[model], rows)
-        insert_rows(ReviewComment, [_row(comment) for comment in self._comments])
+            columns = [*self._history_fields[model], *_HISTORY_STAMP]
+            # A record's JSON values are one object in each of its history rows of a page.
+            insert_values(self._history_models[model], columns, rows, shared_json=True)
+        self._insert_records(ReviewComment, self._comments)
         self._start_page()
 
+    def _insert_records(self, model, records: Iterable) -> None:
+        values = self._record_values[model]
+        insert_values(model, self._record_columns[model], map(values, records))
+
     def project(
-        self, events: Iterable[StoredEvent], on_event=None, *, page_size: int = PAGE_SIZE
+        self, events: Iterable[StoredEvent | EventRow], on_event=None, *, page_size: int = PAGE_SIZE
     ) -> int:
-        """Project stored events in position order, a page at a time. Call inside a
-        transaction: a page half written must not be seen, nor survive an error."""
+        """Project stored events (or EventRows, as a replay reads them) in position order, a
+        page at a time. Call inside a transaction: a page half written must not be seen, nor
+        survive an error."""
         projected = 0
         stream = iter(events)
         while page := list(islice(stream, page_size)):

@@ -8,6 +8,7 @@ links every event into the hash chain.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from records.events import DomainEvent
+from records.events import DomainEvent, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 
@@ -224,5 +225,66 @@ def iter_log(after: int = 0, *, page_size: int = 2000) -> Iterator[StoredEvent]:
         page = read_after(after, limit=page_size)
         if not page:
             return
+        yield from page
+        after = page[-1].position
+
+
+# The columns a projection reads, in EventRow's order.
+_ROW_FIELDS = (
+    "position",
+    "version",
+    "event_type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+)
+
+
+class EventRow:
+    """A stored event as a replay reads it: the fields the projector uses, with StoredEvent's
+    ``actor_id``, ``reason`` and ``domain_event()``, but no model instance (building one per
+    event costs more than projecting it)."""
+
+    __slots__ = (*_ROW_FIELDS, "actor_id", "reason")
+
+    def __init__(self, position, version, event_type, schema_version, data, metadata, recorded_at):
+        self.position, self.version, self.recorded_at = position, version, recorded_at
+        self.event_type, self.schema_version, self.data = event_type, schema_version, data
+        self.metadata = metadata
+        self.actor_id = metadata.get("actor_id")
+        self.reason = metadata.get("reason", "")
+
+    def domain_event(self) -> DomainEvent:
+        return load_event(self.event_type, self.schema_version, self.data)
+
+
+def _row_page(after: int, limit: int) -> list[EventRow]:
+    rows = StoredEvent.objects.filter(position__gt=after).order_by("position")
+    return [EventRow(*row) for row in rows.values_list(*_ROW_FIELDS)[:limit]]
+
+
+def _row_page_postgresql(after: int, limit: int) -> list[EventRow]:
+    # Straight from psycopg: values_list would pass every value through its field's converter,
+    # a third of the read, where only the JSON columns need one (Django has psycopg give jsonb
+    # as text, for JSONField to decode).
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {quote(StoredEvent._meta.db_table)} "
+            f"WHERE {quote('position')} > %s ORDER BY {quote('position')} LIMIT %s",
+            [after, limit],
+        )
+        return [
+            EventRow(position, version, event_type, schema, json.loads(data), json.loads(meta), at)
+            for position, version, event_type, schema, data, meta, at in cursor.fetchall()
+        ]
+
+
+def iter_log_rows(after: int = 0, *, page_size: int = 5000) -> Iterator[EventRow]:
+    """Every event after ``after`` as an EventRow, paged by position like ``iter_log``."""
+    read_page = _row_page_postgresql if connection.vendor == "postgresql" else _row_page
+    while page := read_page(after, page_size):
         yield from page
         after = page[-1].position

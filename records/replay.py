@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from records.batch_projection import PAGE_SIZE, BatchProjector
-from records.event_store import iter_log
+from records.event_store import iter_log_rows
 from records.models import StoredEvent
 from records.projections import PROJECTION_MODELS
 
@@ -44,7 +44,7 @@ def rebuild(on_event: Callable[[], None] | None = None, *, page_size: int = PAGE
     """Replay the whole log into empty read models, history included. Returns events replayed."""
     with transaction.atomic():
         clear_projections()
-        return project(iter_log(), on_event, page_size=page_size)
+        return project(iter_log_rows(), on_event, page_size=page_size)
 
 
 @dataclass(frozen=True)
