@@ -47,7 +47,7 @@ def describe(url: str) -> dict:
         server = connection.execute("SELECT version()").fetchone()[0]
         settings = {
             name: connection.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("shared_buffers", "synchronous_commit", "fsync")
+            for name in ("shared_buffers", "synchronous_commit", "fsync", "autovacuum")
         }
         # Other sessions doing work on the same server share its disk and CPUs with us.
         others = connection.execute(
