@@ -348,18 +348,21 @@ From profiles (cProfile) of `records.replay.rebuild`, the chain check and the co
 archives of 10k and 50k events:
 
 - **Rebuild replays the log in pages** (`records/batch_projection.py`, 2,000 events a page):
-  one `in_bulk` query per model reads every record the page touches, the projector's handlers
-  change those records in memory, and the page is written back with PostgreSQL's COPY: the
-  changed records, one history row per change, the review comments. That took the replay from
-  about 130 events/s (one event at a time through the ORM and django-simple-history's
-  `post_save`, four round trips an event) to thousands. What is left is Python work per event,
-  with no single hot spot: the handlers working on Django model instances (building them,
-  setting some forty fields through descriptors, stamping history rows) about 40%, writing
-  with COPY about 30% (half of it PostgreSQL inserting and indexing), reading and decoding the
-  log about 15%, reading records ahead about 10%. Reaching 20,000 events/s needs about four
-  times less work per event: projecting into plain rows instead of model instances (a second
-  projector to keep equal to the first), or replaying streams in several processes (a rebuild
-  is one transaction, which processes cannot share). Neither is done.
+  the log is read as light rows (no model instance per event), one `in_bulk` query per model
+  reads every record the page touches, the projector's handlers change those records in
+  memory, and the page is written back with PostgreSQL's COPY: the changed records, one history
+  row per change, the review comments. That took the replay from about 130 events/s (one event
+  at a time through the ORM and django-simple-history's `post_save`, four round trips an event)
+  to thousands. What is left splits about evenly between the two processes, which take turns:
+  *Python* (per 50k events, about 2.8 s of CPU: the handlers building Django model instances
+  and setting foreign keys through their descriptors 1.0 s, psycopg formatting COPY rows and
+  encoding JSON 0.9 s, reading the log 0.5 s, reading records ahead 0.25 s) and *PostgreSQL*
+  (about 2.5 s: half of the COPY into the claims' history is index upkeep, ten indexes that
+  simple-history and the admin's lookups need; the deferred foreign-key checks at commit about
+  0.5 s; emptying the tables 0.3 s). Reaching 20,000 events/s needs both halved: projecting
+  into plain rows instead of model instances (a second projector to keep equal to the first),
+  fewer history indexes, and the server inserting while Python projects the next page (a
+  second connection cannot share the rebuild's transaction). None of that is done.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does (each read-model and history table against a
   temporary copy taken before the replay, `GROUP BY` every column, `EXCEPT` both ways), so its
@@ -367,6 +370,11 @@ archives of 10k and 50k events:
   faster than rebuild; the 100,000 events/s target compares with the chain check alone. That
   is bounded by Python too: each event is read through the ORM, its JSON decoded, and three
   canonical JSON serialisations hashed (the sha256 baseline hashes bytes already serialised).
+- **Bulk import** checks and appends at about 10,000 events/s on its own (parsing, the
+  commands' rules against references loaded in bulk, hashing, one streamed COPY); projecting
+  the drafts is the same paged projector as rebuild, so the import's figure is bounded by it.
+  It holds the whole file and the texts of the sources it cites in memory (split a very large
+  catalogue into several files).
 - **Commands** make about thirteen SQL round trips per event, each command in a transaction of
   its own that commits to disk: the append lock, the retry check by event id, the stream's
   version, the log's tail, the insert, the record read by the command and again by the
