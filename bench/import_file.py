@@ -14,6 +14,7 @@ import json
 import uuid
 from pathlib import Path
 
+from records.commands.claims import current_fields
 from records.models import PublishedClaim, PublishedSource, PublishedSubject
 
 NAMESPACE = uuid.UUID("0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24")
@@ -52,21 +53,15 @@ def _catalogue(run: str):
         }
         if "subject_id" in value:
             value["subject_id"] = _id(run, value["subject_id"])
+        fields = current_fields(claim)
         yield {
             "record": "claim",
             "id": _id(run, claim.id),
             "subject_id": _id(run, claim.subject_id),
             "property": claim.property.key,
+            **fields,
             "value": value,
-            "citation": {
-                "source_id": _id(run, claim.source_id),
-                "locator": claim.locator,
-                "quote": claim.quote,
-                "start": claim.quote_start,
-                "end": claim.quote_end,
-            },
-            "attributed_to": claim.attributed_to,
-            "note": claim.note,
+            "citation": {**fields["citation"], "source_id": _id(run, claim.source_id)},
         }
 
 

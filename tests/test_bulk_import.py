@@ -1,7 +1,6 @@
 """Bulk import (manage.py import_claims): a JSON Lines file of sources, subjects and claims,
 checked with the commands' rules, appended in one transaction, projected, and re-runnable."""
 
-import dataclasses
 import io
 import json
 import uuid
@@ -671,6 +670,23 @@ def test_plain_edtf_dates_get_the_bounds_the_edtf_package_gives():
     assert edtf_bounds("1942-09") == (date(1942, 9, 1), date(1942, 9, 30))
 
 
+def _source_registered(source_id, full_text: str = "") -> SourceRegistered:
+    """A bare SourceRegistered event, for the bulk append's own tests."""
+    return SourceRegistered(
+        source_id=str(source_id),
+        title="T",
+        author="",
+        publisher="",
+        published="",
+        url="",
+        archive_reference="",
+        accessed=None,
+        licence="",
+        attribution="",
+        full_text=full_text,
+    )
+
+
 @pytest.mark.parametrize("insert", ["copy", "bulk_create"])
 def test_a_bulk_append_chains_like_append(archivist, insert, monkeypatch, postgres_only):
     if insert == "bulk_create":
@@ -678,23 +694,7 @@ def test_a_bulk_append_chains_like_append(archivist, insert, monkeypatch, postgr
         monkeypatch.setattr(bulk_write, "BATCH_SIZE", 2)
     factories.source(archivist)
     events = [
-        bulk_append.NewEvent(
-            SourceRegistered(
-                source_id=record_id,
-                title="T",
-                author="",
-                publisher="",
-                published="",
-                url="",
-                archive_reference="",
-                accessed=None,
-                licence="",
-                attribution="",
-                full_text="ä",
-            ),
-            uuid.uuid4(),
-            reason="r",
-        )
+        bulk_append.NewEvent(_source_registered(record_id, "ä"), uuid.uuid4(), reason="r")
         for record_id in ids(5)
     ]
     rows = bulk_append.append_new_streams(events, actor=archivist)
@@ -707,20 +707,8 @@ def test_a_bulk_append_chains_like_append(archivist, insert, monkeypatch, postgr
 def test_a_bulk_append_refuses_an_existing_stream(archivist):
     source = factories.source(archivist)
     count = StoredEvent.objects.count()
-    event = SourceRegistered(
-        source_id=str(source.pk),
-        title="T",
-        author="",
-        publisher="",
-        published="",
-        url="",
-        archive_reference="",
-        accessed=None,
-        licence="",
-        attribution="",
-        full_text="",
-    )
-    fresh = dataclasses.replace(event, source_id=str(uuid.uuid4()))
+    event = _source_registered(source.pk)
+    fresh = _source_registered(uuid.uuid4())
     with pytest.raises(ConcurrencyError) as refusal:
         bulk_append.append_new_streams(
             [bulk_append.NewEvent(fresh, uuid.uuid4()), bulk_append.NewEvent(event, uuid.uuid4())],
@@ -734,19 +722,7 @@ def test_a_bulk_append_refuses_an_existing_stream(archivist):
 def test_a_bulk_append_refuses_an_event_id_in_use(archivist):
     source = factories.source(archivist)
     used = StoredEvent.objects.get(stream_id=source.pk).event_id
-    event = SourceRegistered(
-        source_id=str(uuid.uuid4()),
-        title="T",
-        author="",
-        publisher="",
-        published="",
-        url="",
-        archive_reference="",
-        accessed=None,
-        licence="",
-        attribution="",
-        full_text="",
-    )
+    event = _source_registered(uuid.uuid4())
     count = StoredEvent.objects.count()
     with pytest.raises(IdempotencyConflict):
         bulk_append.append_new_streams([bulk_append.NewEvent(event, used)], actor=archivist)

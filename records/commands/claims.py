@@ -37,7 +37,8 @@ def claim_fields(
     }
 
 
-def _current_fields(claim: Claim) -> dict:
+def current_fields(claim) -> dict:
+    """A claim's (or a published claim's) fields in the form register_claim takes them."""
     return {
         "value": claim.value,
         "citation": {
@@ -119,7 +120,7 @@ def revise_claim(
         errors = Errors()
         fields = claim_fields(errors, claim.property, value, citation, attributed_to, note)
         reason = errors.text("reason", reason, required=True)
-        if not errors.messages and fields == _current_fields(claim):
+        if not errors.messages and fields == current_fields(claim):
             errors.add("__all__", NOTHING_CHANGED)
         errors.raise_if_any()
         return record_event(
