@@ -357,12 +357,13 @@ archives of 10k and 50k events:
   *Python* (per 50k events, about 2.8 s of CPU: the handlers building Django model instances
   and setting foreign keys through their descriptors 1.0 s, psycopg formatting COPY rows and
   encoding JSON 0.9 s, reading the log 0.5 s, reading records ahead 0.25 s) and *PostgreSQL*
-  (about 2.5 s: half of the COPY into the claims' history is index upkeep, ten indexes that
-  simple-history and the admin's lookups need; the deferred foreign-key checks at commit about
-  0.5 s; emptying the tables 0.3 s). Reaching 20,000 events/s needs both halved: projecting
-  into plain rows instead of model instances (a second projector to keep equal to the first),
-  fewer history indexes, and the server inserting while Python projects the next page (a
-  second connection cannot share the rebuild's transaction). None of that is done.
+  (about 2.5 s: half of the COPY into the claims' history was the upkeep of its ten indexes,
+  seven of them on the records a working history links to, which no query reads it by: those
+  are dropped since (migration 0005); the deferred foreign-key checks at commit about 0.5 s;
+  emptying the tables 0.3 s). Reaching 20,000 events/s needs both halved: projecting into plain
+  rows instead of model instances (a second projector to keep equal to the first), and the
+  server inserting while Python projects the next page (a second connection cannot share the
+  rebuild's transaction). Neither is done.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does (each read-model and history table against a
   temporary copy taken before the replay, `GROUP BY` every column, `EXCEPT` both ways), so its
