@@ -79,12 +79,17 @@ TEMPLATES = [
 WSGI_APPLICATION = "archive.wsgi.application"
 
 
+def _connection_age(text: str) -> int | None:
+    """Seconds a worker keeps its database connection; "none" keeps it for good (Django's None)."""
+    return None if text.strip().lower() == "none" else int(text)
+
+
 def _database_from_env() -> dict:
     config = dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         # A connection per request costs about 3 ms on PostgreSQL, as much as a small page:
         # keep each worker's connection for a minute, checked before reuse.
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=_connection_age(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -159,7 +159,12 @@ def _connections(connect_ms: float) -> str:
 
     kept = settings.DATABASES["default"]["CONN_MAX_AGE"]
     cost = f"{milliseconds(connect_ms)} ms with psycopg alone, measured in this run"
-    if not kept:
+    if kept is None:
+        return (
+            "Each worker keeps its PostgreSQL connection for good (`DB_CONN_MAX_AGE=none`), so "
+            f"the cost of opening one ({cost}) is paid once a worker."
+        )
+    if kept == 0:
         return (
             "Every request opens a new PostgreSQL connection (`DB_CONN_MAX_AGE=0`): "
             f"{cost}, which weighs most on the small pages (fact detail)."

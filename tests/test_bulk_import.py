@@ -617,6 +617,15 @@ def test_the_command_lists_problems_up_to_a_limit_and_exits_non_zero(archivist, 
     assert not Claim.objects.exists()
 
 
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_the_command_refuses_a_limit_below_one(archivist, world, catalogue, write, limit):
+    with pytest.raises(CommandError, match=f"--max-errors.*not '{limit}'"):
+        call_command(
+            "import_claims", write(catalogue), "--actor", "archivist", "--max-errors", limit
+        )
+    assert not Claim.objects.exists()
+
+
 def test_the_command_needs_an_existing_account(world, catalogue, write):
     with pytest.raises(CommandError, match="No account 'nobody'"):
         call_command("import_claims", write(catalogue), "--actor", "nobody", "--no-progress")

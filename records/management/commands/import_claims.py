@@ -1,3 +1,4 @@
+import argparse
 import sys
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,10 @@ class Command(BaseCommand):
             help="also submit each imported record for review, as --actor",
         )
         parser.add_argument(
-            "--max-errors", type=int, default=50, help="problems to list (default: 50)"
+            "--max-errors",
+            type=_at_least_one,
+            default=50,
+            help="problems to list, 1 or more (default: 50)",
         )
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
@@ -105,3 +109,13 @@ class Command(BaseCommand):
         )
         steps = ", ".join(f"{step} {spent:.2f} s" for step, spent in report.timings.items())
         self.stdout.write(f"Time per step: {steps}.")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return number
