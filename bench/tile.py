@@ -23,7 +23,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from records.bulk_write import insert_rows
+from records.bulk_append import insert_events
 from records.event_store import ONE_MICROSECOND, iter_log, lock_log
 from records.hashing import hash_of_row
 from records.models import StoredEvent
@@ -45,11 +45,6 @@ def _remap(value, ids: dict[str, str]):
     if isinstance(value, list):
         return [_remap(item, ids) for item in value]
     return value
-
-
-def _append(rows: list[StoredEvent]) -> None:
-    fields = [field.attname for field in StoredEvent._meta.concrete_fields]
-    insert_rows(StoredEvent, [{name: getattr(row, name) for name in fields} for row in rows])
 
 
 def tile(target: int, on_progress: Callable[[int], None] | None = None) -> int:
@@ -93,14 +88,14 @@ def tile(target: int, on_progress: Callable[[int], None] | None = None) -> int:
                 row.hash = previous_hash = hash_of_row(row, previous_hash)
                 pending.append(row)
                 if len(pending) == BATCH:
-                    _append(pending)
+                    insert_events(pending)
                     appended += len(pending)
                     pending = []
                     if on_progress is not None:
                         on_progress(position)
                 if position >= target:
                     break
-            _append(pending)
+            insert_events(pending)
             appended += len(pending)
             if on_progress is not None:
                 on_progress(position)

@@ -100,7 +100,9 @@ def chained_rows(
         yield row
 
 
-def _insert(rows: Iterable[StoredEvent], tick: Callable[[], None]) -> list[StoredEvent]:
+def insert_events(
+    rows: Iterable[StoredEvent], tick: Callable[[], None] | None = None
+) -> list[StoredEvent]:
     """Stream the rows into the log (records.bulk_write: COPY on PostgreSQL), so that the
     server inserts while the next rows are hashed. Returns them, marked as saved."""
     stored = []
@@ -110,7 +112,8 @@ def _insert(rows: Iterable[StoredEvent], tick: Callable[[], None]) -> list[Store
             row._state.adding, row._state.db = False, connection.alias
             stored.append(row)
             yield {name: getattr(row, name) for name in _FIELD_NAMES}
-            tick()
+            if tick is not None:
+                tick()
 
     insert_rows(StoredEvent, values())
     return stored
@@ -136,7 +139,7 @@ def append_new_streams(
         rows = chained_rows(events, actor=actor, correlation_id=correlation_id, tail=_log_tail())
         try:
             with transaction.atomic():
-                return _insert(rows, on_event or _nothing)
+                return insert_events(rows, on_event)
         except IntegrityError as error:
             raise _refusal(events) from error
 
@@ -155,7 +158,3 @@ def _refusal(events: Sequence[NewEvent]) -> Exception:
         if found is not None:
             return ConcurrencyError(found[0], NO_STREAM, found[1])
     return IdempotencyConflict("an event id of this import is already recorded for another event")
-
-
-def _nothing() -> None:
-    pass
