@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 SQLITE_URL := sqlite:///$(CURDIR)/db.sqlite3
+# Local runs (the demo, the fuzzer, the benchmark) serve plain HTTP on loopback with a throwaway
+# key; production settings refuse to start without a SECRET_KEY (docs/operations.md).
+LOCAL_ENV := SECRET_KEY="$${SECRET_KEY:-strata-local-key-not-for-production}" HTTPS_ONLY=0
 
 .PHONY: install run test lint fuzz bench
 
@@ -16,11 +19,11 @@ install: $(VENV)/.installed
 
 # The demo: an SQLite file with the seeds, the demo accounts, and the app on 127.0.0.1:8000.
 run: install
-	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py migrate --no-input
-	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py create_demo_accounts
-	DATABASE_URL=$(SQLITE_URL) $(PY) manage.py load_seeds
+	$(LOCAL_ENV) DATABASE_URL=$(SQLITE_URL) $(PY) manage.py migrate --no-input
+	$(LOCAL_ENV) DATABASE_URL=$(SQLITE_URL) $(PY) manage.py create_demo_accounts
+	$(LOCAL_ENV) DATABASE_URL=$(SQLITE_URL) $(PY) manage.py load_seeds
 	@echo "Admin: http://127.0.0.1:8000/admin/"
-	DEBUG=1 DATABASE_URL=$(SQLITE_URL) $(PY) manage.py runserver 127.0.0.1:8000
+	$(LOCAL_ENV) DEBUG=1 LOG_FORMAT=text DATABASE_URL=$(SQLITE_URL) $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -41,10 +44,10 @@ FUZZ_PORT ?= 8124
 FUZZ_SEED ?= 225269143140318249020926177874562502112
 fuzz: install
 	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)
-	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py migrate --no-input -v0
-	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py create_demo_accounts > /dev/null
-	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py load_seeds
-	DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 API_THROTTLE_RATE=1000000/minute \
+	$(LOCAL_ENV) DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py migrate --no-input -v0
+	$(LOCAL_ENV) DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py create_demo_accounts > /dev/null
+	$(LOCAL_ENV) DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 $(PY) manage.py load_seeds
+	$(LOCAL_ENV) DATABASE_URL=sqlite:///$(FUZZ_DIR)/db.sqlite3 API_THROTTLE_RATE=1000000/minute \
 	  $(PY) manage.py runserver 127.0.0.1:$(FUZZ_PORT) --noreload > $(FUZZ_DIR)/server.log 2>&1 & \
 	  echo $$! > $(FUZZ_DIR)/server.pid
 	$(VENV)/bin/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/api/schema/ --wait-for-schema 30 \
@@ -62,5 +65,5 @@ RUNS ?=
 OUTPUT ?=
 BENCH_SERVER := $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 bench: install
-	DATABASE_URL=$(BENCH_SERVER) $(PY) -m bench.run --scale $(SCALE) $(if $(RUNS),--runs $(RUNS)) \
+	$(LOCAL_ENV) DATABASE_URL=$(BENCH_SERVER) $(PY) -m bench.run --scale $(SCALE) $(if $(RUNS),--runs $(RUNS)) \
 	  $(if $(OUTPUT),--output $(OUTPUT))
