@@ -167,6 +167,15 @@ def page(browser, live_site, request):
     )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    # Chromium reports what the Content-Security-Policy blocked on the console: any such report
+    # means a page needs something the policy forbids (an inline script, a foreign asset).
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     report = getattr(request.node, "_browser_call_report", None)
     if report is not None and report.failed:
@@ -175,6 +184,7 @@ def page(browser, live_site, request):
         except Exception as error:  # noqa: BLE001 - a failed screenshot must not hide the failure
             print(f"could not save the failure screenshot: {error}")
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked part of a page: {blocked}"
 
 
 @pytest.hookimpl(wrapper=True)
