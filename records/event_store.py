@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from records.db_privileges import APPEND_LOCK_FUNCTION
 from records.events import DomainEvent, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
@@ -64,10 +65,12 @@ def lock_log() -> None:
     """Take the append lock now (it is held until the transaction ends). ``append`` takes it
     itself; a command takes it first when the rule it checks spans several streams."""
     if connection.vendor == "postgresql":
-        # EXCLUSIVE blocks other appenders until commit but lets readers through, so position
-        # order equals commit order and a reader paging by position never skips an event.
+        # LOCK TABLE ... IN EXCLUSIVE MODE: it blocks other appenders until commit but lets
+        # readers through, so position order equals commit order and a reader paging by
+        # position never skips an event. Taken through a function that runs with the table
+        # owner's rights (migration 0006): the application's role may not lock the table itself.
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {StoredEvent._meta.db_table} IN EXCLUSIVE MODE")
+            cursor.execute(f"SELECT {APPEND_LOCK_FUNCTION}()")
 
 
 def _same_event(
