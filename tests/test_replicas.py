@@ -152,6 +152,7 @@ def _app_env(**extra: str) -> dict:
         HTTPS_ONLY="0",
         LOG_FORMAT="text",
         API_PAGE_CACHE_ENTRIES="0",
+        WEB_CONCURRENCY="2",
         **extra,
     )
     return env
@@ -218,13 +219,12 @@ def replicated_app():
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "archive.wsgi",
-                "--workers",
-                "2",
+                # The production configuration (two workers), on a loopback port.
+                "--config",
+                "deploy/gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--access-logfile",
-                "-",
+                "archive.wsgi",
             ],
             cwd=ROOT,
             env=env,
