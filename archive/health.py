@@ -1,7 +1,7 @@
 """Probes for the orchestrator: /healthz (the process answers) and /readyz (it can serve).
 
 Plain Django views, outside the public API: no throttling, no page cache, no database for
-liveness, so a slow database never gets a healthy process restarted.
+liveness, so a slow database makes the process unready rather than restarted.
 """
 
 import logging

@@ -12,6 +12,7 @@ DB_POOL               "1"/"0": psycopg's connection pool on PostgreSQL (default 
 LOG_FORMAT            "json" (default: one JSON object per line) or "text"
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def _env_flag(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_number(name: str, default: str, *, kind=int, minimum: float = 0):
+    """A number from the environment, or a refusal to start that names the variable."""
+    text = os.environ.get(name, default).strip()
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {text!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {text}")
+    return value
 
 
 def _env_list(name: str, default: str = "") -> list[str]:
@@ -145,14 +158,22 @@ WSGI_APPLICATION = "archive.wsgi.application"
 
 def _connection_age(text: str) -> int | None:
     """Seconds a worker keeps its database connection; "none" keeps it for good (Django's None)."""
-    return None if text.strip().lower() == "none" else int(text)
+    if text.strip().lower() == "none":
+        return None
+    return _env_number("DB_CONN_MAX_AGE", text)
 
 
 def _pool_options(*, connect_timeout: float) -> dict:
     """psycopg's pool: each worker keeps DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE open connections."""
+    smallest = _env_number("DB_POOL_MIN_SIZE", "2", minimum=1)
+    largest = _env_number("DB_POOL_MAX_SIZE", "10", minimum=1)
+    if largest < smallest:
+        raise ImproperlyConfigured(
+            f"DB_POOL_MAX_SIZE ({largest}) must be at least DB_POOL_MIN_SIZE ({smallest})"
+        )
     return {
-        "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
-        "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+        "min_size": smallest,
+        "max_size": largest,
         # How long a request waits for a connection before it fails (or, for a replica, before
         # it falls back to the primary: archive/replicas.py).
         "timeout": connect_timeout,
@@ -172,6 +193,10 @@ def _database(url: str, *, connect_timeout: float) -> dict:
         conn_health_checks=True,
     )
     config.setdefault("OPTIONS", {})
+    if config["ENGINE"].startswith("django.db.backends.postgresql"):
+        # libpq waits for an unreachable server until the system's TCP timeout (minutes): bound
+        # every connection attempt, pooled or not, by the wait the setting promises.
+        config["OPTIONS"].setdefault("connect_timeout", max(1, math.ceil(connect_timeout)))
     if pooled:
         config["OPTIONS"]["pool"] = _pool_options(connect_timeout=connect_timeout)
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -192,7 +217,7 @@ def _database(url: str, *, connect_timeout: float) -> dict:
 def _databases_from_env() -> dict:
     primary = _database(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        connect_timeout=float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        connect_timeout=_env_number("DB_POOL_TIMEOUT", "10", kind=float, minimum=0.1),
     )
     if os.environ.get("TEST_DATABASE_NAME"):
         # Lets two test runs share one server or folder without dropping each other's database.
@@ -201,7 +226,8 @@ def _databases_from_env() -> dict:
     for number, url in enumerate(_env_list("DATABASE_REPLICA_URLS"), start=1):
         # A replica that does not answer quickly is skipped for a while (archive/replicas.py).
         replica = _database(
-            url, connect_timeout=float(os.environ.get("REPLICA_CONNECT_TIMEOUT", "2"))
+            url,
+            connect_timeout=_env_number("REPLICA_CONNECT_TIMEOUT", "2", kind=float, minimum=0.1),
         )
         # Tests run against the primary's test database: a replica only mirrors it.
         replica["TEST"] = {"MIRROR": "default"}
@@ -212,7 +238,7 @@ def _databases_from_env() -> dict:
 DATABASES = _databases_from_env()
 DATABASE_ROUTERS = ["archive.replicas.PrimaryReplicaRouter"]
 # Seconds a replica that failed to answer is left out before it is tried again.
-REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "30"))
+REPLICA_RETRY_SECONDS = _env_number("REPLICA_RETRY_SECONDS", "30", kind=float)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -246,7 +272,7 @@ REST_FRAMEWORK = {
     # Proxies in front of the app that append to X-Forwarded-For: the throttle counts requests
     # by the address the outermost of them saw, which a client cannot choose. 0: no proxy, the
     # peer's address.
-    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
+    "NUM_PROXIES": _env_number("NUM_PROXIES", "0"),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "records.api.errors.exception_handler",
 }
@@ -274,9 +300,9 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
-API_CACHE_SECONDS = int(os.environ.get("API_CACHE_SECONDS", "60"))
+API_CACHE_SECONDS = _env_number("API_CACHE_SECONDS", "60")
 # Rendered public pages kept per worker until the log moves (records/api/page_cache.py).
-API_PAGE_CACHE_ENTRIES = int(os.environ.get("API_PAGE_CACHE_ENTRIES", "200"))
+API_PAGE_CACHE_ENTRIES = _env_number("API_PAGE_CACHE_ENTRIES", "200")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api_pages": {
@@ -297,8 +323,10 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            # "time": ISO 8601 in UTC, which log collectors parse without being told a format.
+            "timestamp": "time",
+            "rename_fields": {"levelname": "level", "name": "logger"},
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },

@@ -82,8 +82,10 @@ _log_format = os.environ.get("LOG_FORMAT", "json").strip().lower()
 _formatter = {
     "json": {
         "()": "pythonjsonlogger.json.JsonFormatter",
-        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        "fmt": "%(levelname)s %(name)s %(message)s",
+        # "time": ISO 8601 in UTC, as in the app's own log (archive/settings.py).
+        "timestamp": "time",
+        "rename_fields": {"levelname": "level", "name": "logger"},
     },
     "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
 }.get(_log_format, {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"})

@@ -48,9 +48,9 @@ SEQUENCE_PRIVILEGES = ("USAGE", "SELECT")
 _COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 
 # Takes the event store's append lock (LOCK TABLE records_event IN EXCLUSIVE MODE) with the
-# owner's rights. PostgreSQL before 17 lets only a role with UPDATE, DELETE or TRUNCATE on a
-# table lock it in EXCLUSIVE mode, and the app role has none of them: it takes the lock through
-# this function (SECURITY DEFINER, EXECUTE for the app role only). See install_append_lock.
+# owner's rights. PostgreSQL lets only a role with UPDATE, DELETE or TRUNCATE on a table (or,
+# from 17, MAINTAIN) lock it in EXCLUSIVE mode, and the app role has none of them: it takes the
+# lock through this function (SECURITY DEFINER, EXECUTE for the app role only).
 APPEND_LOCK_FUNCTION = f"{EVENT_TABLE}_lock"
 
 UNKNOWN_ROLE = (
@@ -71,9 +71,9 @@ NOT_OWNER = (
     "{table} (owner: {owner!r})."
 )
 NO_APPEND_LOCK = (
-    "function {function}() does not exist: the event store takes its append lock with LOCK TABLE, "
-    "which PostgreSQL before 17 refuses to a role without UPDATE, DELETE or TRUNCATE, so role "
-    "{role!r} cannot append events (docs/database-roles.md, 'The append lock')."
+    "function {function}() does not exist: run migrate (migration 0006 installs it). The event "
+    "store takes its append lock through it, and without it role {role!r} cannot append events "
+    "(docs/database-roles.md, 'The append lock')."
 )
 
 

@@ -344,6 +344,15 @@ def test_etag_cache_control_and_304(api, seeded, path):
     assert again.status_code == 304 and again.content == b""
 
 
+def test_a_staff_browser_revalidates_every_page_and_no_shared_cache_keeps_it(api, seeded):
+    # Staff read their own writes: their browser must not reuse a page for a minute, and a
+    # proxy must not hand their copy to anyone.
+    api.cookies["sessionid"] = "a staff session"
+    control = api.get("/api/v1/facts/")["Cache-Control"]
+    assert "private" in control and "no-cache" in control
+    assert "public" not in control and "max-age" not in control
+
+
 # --- formats ---
 
 

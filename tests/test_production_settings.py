@@ -8,6 +8,7 @@ import runpy
 import secrets
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,10 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://strata_app@db.example.org:5432/strata",
 }
 ENV_NAMES = [
-    "SECRET_KEY", "DEBUG", "HTTPS_ONLY", "NUM_PROXIES", "DATABASE_URL", "DATABASE_REPLICA_URLS",
-    "DB_POOL", "LOG_FORMAT", "ALLOWED_HOSTS", "SECRET_KEY_FALLBACKS", "TEST_DATABASE_NAME",
+    "SECRET_KEY", "SECRET_KEY_FALLBACKS", "DEBUG", "HTTPS_ONLY", "NUM_PROXIES", "ALLOWED_HOSTS",
+    "LOG_FORMAT", "DATABASE_URL", "DATABASE_REPLICA_URLS", "TEST_DATABASE_NAME", "DB_POOL",
+    "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_POOL_TIMEOUT", "DB_CONN_MAX_AGE",
+    "API_CACHE_SECONDS", "REPLICA_RETRY_SECONDS", "REPLICA_CONNECT_TIMEOUT",
 ]  # fmt: skip
 
 
@@ -154,7 +157,7 @@ def test_logs_are_one_json_object_per_line():
     assert record["level"] == "WARNING"
     assert record["logger"] == "records.example"
     assert record["message"] == "replica r1 is down"
-    assert "time" in record
+    assert datetime.fromisoformat(record["time"]).utcoffset() == timedelta(0)  # ISO 8601, UTC
 
 
 def test_an_unknown_log_format_is_refused(monkeypatch):
@@ -168,6 +171,31 @@ def test_the_throttle_counts_clients_behind_the_named_number_of_proxies(monkeypa
     assert behind_nginx["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NUM_PROXIES", "abc", "NUM_PROXIES must be a number, not 'abc'"),
+        ("NUM_PROXIES", "-1", "NUM_PROXIES must be at least 0, not -1"),
+        ("DB_POOL_MIN_SIZE", "0", "DB_POOL_MIN_SIZE must be at least 1, not 0"),
+        ("DB_POOL_MAX_SIZE", "ten", "DB_POOL_MAX_SIZE must be a number, not 'ten'"),
+        ("DB_POOL_TIMEOUT", "0", "DB_POOL_TIMEOUT must be at least 0.1, not 0"),
+        ("DB_CONN_MAX_AGE", "forever", "DB_CONN_MAX_AGE must be a number, not 'forever'"),
+        ("API_CACHE_SECONDS", "1m", "API_CACHE_SECONDS must be a number, not '1m'"),
+        ("REPLICA_RETRY_SECONDS", "-5", "REPLICA_RETRY_SECONDS must be at least 0, not -5"),
+    ],
+)
+def test_a_bad_number_stops_the_app_naming_the_setting(monkeypatch, name, value, message):
+    env = {**PRODUCTION, "DB_POOL": "0" if name == "DB_CONN_MAX_AGE" else "1", name: value}
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_under(monkeypatch, **env)
+    assert str(refused.value) == message
+
+
+def test_a_pool_smaller_than_its_minimum_is_refused(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match=r"DB_POOL_MAX_SIZE \(2\) must be at least"):
+        settings_under(monkeypatch, DB_POOL_MIN_SIZE="5", DB_POOL_MAX_SIZE="2", **PRODUCTION)
+
+
 # -- Databases: the pool and the replicas --------------------------------------------------------
 
 
@@ -177,6 +205,17 @@ def test_postgresql_connections_come_from_psycopgs_pool(monkeypatch):
     # The pool keeps the connections: Django must hand each one back after a request.
     assert database["CONN_MAX_AGE"] == 0
     assert database["CONN_HEALTH_CHECKS"]  # the pool checks a connection before handing it out
+
+
+def test_every_postgresql_connection_attempt_is_bounded(monkeypatch):
+    # Without a bound, libpq waits for an unreachable server until the system's TCP timeout.
+    replica = "postgres://strata_app@replica-1/strata"
+    for pool in ("1", "0"):
+        databases = settings_under(
+            monkeypatch, DB_POOL=pool, DATABASE_REPLICA_URLS=replica, **PRODUCTION
+        )["DATABASES"]
+        assert databases["default"]["OPTIONS"]["connect_timeout"] == 10
+        assert databases["replica_1"]["OPTIONS"]["connect_timeout"] == 2
 
 
 def test_without_the_pool_a_worker_keeps_its_connection(monkeypatch):

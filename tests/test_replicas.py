@@ -50,13 +50,14 @@ DATABASE = "strata"
     [
         ("GET", "/api/v1/facts/", {}, True),
         ("HEAD", "/api/v1/changes/", {}, True),
-        ("GET", "/api/v1/facts/", {"sessionid": "a staff session"}, False),
+        # A session cookie alone proves nothing (see the staff cookie below).
+        ("GET", "/api/v1/facts/", {"sessionid": "made-up"}, True),
         ("POST", "/api/v1/facts/", {}, False),
         ("GET", "/admin/records/claim/", {}, False),
         ("GET", "/readyz", {}, False),
     ],
 )
-def test_only_anonymous_public_reads_go_to_a_replica(method, path, cookies, replica):
+def test_only_public_reads_go_to_a_replica(method, path, cookies, replica):
     request = RequestFactory().generic(method, path)
     request.COOKIES.update(cookies)
     assert replicas.reads_from_replica(request) is replica
@@ -151,8 +152,10 @@ def _app_env(**extra: str) -> dict:
         SECRET_KEY="replica-proof-key-not-for-production",
         HTTPS_ONLY="0",
         LOG_FORMAT="text",
-        API_PAGE_CACHE_ENTRIES="0",
         WEB_CONCURRENCY="2",
+        # A replica left out is tried again a second later, so each test starts from a
+        # working replica whatever ran before it.
+        REPLICA_RETRY_SECONDS="1",
         **extra,
     )
     return env
@@ -257,8 +260,9 @@ def _status(url: str) -> int | None:
         return None
 
 
-def _get_json(url: str, opener=None):
-    with (opener or urllib.request.build_opener()).open(url, timeout=30) as response:
+def _get_json(url: str, opener=None, headers=None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
         assert response.status == 200
         return json.load(response)
 
@@ -309,6 +313,14 @@ def test_public_reads_reach_the_replica_writes_the_primary_and_staff_read_their_
     app = replicated_app
     primary, replica = app.primary, app.replica
     _wait_for(lambda: _caught_up(primary, replica), "the replica to catch up")
+    # A clean slate whatever ran before: past the workers' retry delay for a replica left out,
+    # and the app's connections to the primary closed (its pool opens fresh ones), so that
+    # their last statements tell what this test's requests did.
+    time.sleep(1.5)
+    primary.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+        "strata-primary",
+    )
     seeded = _last_position(primary)
     feed = f"{app.base}/api/v1/changes/?after={seeded}"
     assert _get_json(f"{app.base}/api/v1/facts/")["results"], "the seeds are published"
@@ -338,8 +350,11 @@ def test_public_reads_reach_the_replica_writes_the_primary_and_staff_read_their_
     assert _last_position(replica) == seeded, "the paused replica has not seen it"
 
     # The public reads the replica: the new event is not in the feed yet ...
-    for _ in range(4):  # both workers
+    for _ in range(4):  # both workers, most likely
         assert _positions(_get_json(feed)) == []
+    # A made-up session cookie does not move a public read to the primary: only the admin's
+    # signed staff cookie does.
+    assert _positions(_get_json(feed, headers={"Cookie": "sessionid=made-up"})) == []
 
     # ... while the staff user who wrote it reads the primary, and sees their own write.
     assert _positions(_get_json(feed, opener))[-1] == written
@@ -364,3 +379,83 @@ def test_public_reads_keep_answering_from_the_primary_when_the_replica_stops(rep
         assert _status(f"{app.base}/readyz") == 200, "a stopped replica leaves the app ready"
     finally:
         app.replica.start()
+
+
+# -- the staff cookie and a replica failing half-way, on both backends ----------------------------
+
+
+def _with_staff_cookie(request, value: str = "1"):
+    from django.http import HttpResponse
+
+    response = HttpResponse()
+    response.set_signed_cookie(replicas.STAFF_COOKIE, value, salt=replicas.STAFF_COOKIE_SALT)
+    request.COOKIES[replicas.STAFF_COOKIE] = response.cookies[replicas.STAFF_COOKIE].value
+    return request
+
+
+def test_a_staff_browser_reads_the_primary_and_a_forged_cookie_does_not():
+    staff = _with_staff_cookie(RequestFactory().get("/api/v1/facts/"))
+    assert not replicas.reads_from_replica(staff)
+    forged = RequestFactory().get("/api/v1/facts/")
+    forged.COOKIES[replicas.STAFF_COOKIE] = "1:forged-signature"
+    assert replicas.reads_from_replica(forged)
+
+
+@pytest.mark.django_db
+def test_the_admin_gives_a_staff_browser_its_cookie_and_takes_it_back_at_logout(client, archivist):
+    client.force_login(archivist)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    cookie = response.cookies[replicas.STAFF_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not replicas.reads_from_replica(RequestFactory().get("/api/v1/facts/", headers={
+        "Cookie": f"{replicas.STAFF_COOKIE}={cookie.value}"}))  # fmt: skip
+
+    response = client.post("/admin/logout/")
+    assert response.cookies[replicas.STAFF_COOKIE].value == ""  # deleted
+
+
+@pytest.mark.django_db
+def test_a_public_read_is_never_given_the_staff_cookie(client, archivist):
+    client.force_login(archivist)
+    assert replicas.STAFF_COOKIE not in client.get("/api/v1/facts/").cookies
+
+
+def test_a_replica_failing_during_a_request_is_left_out_and_the_primary_answers(monkeypatch):
+    from django.db import OperationalError
+    from django.http import HttpResponse
+
+    answered_from = []
+
+    def view(request):
+        answered_from.append(replicas._read_alias.get())
+        return HttpResponse("ok")
+
+    class BrokenConnection:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    broken = BrokenConnection()
+    monkeypatch.setattr(replicas, "connections", {"replica_1": broken})
+    middleware = replicas.ReplicaRoutingMiddleware(view)
+    monkeypatch.setattr(replicas, "_left_out_until", {})
+    token = replicas._read_alias.set("replica_1")
+    try:
+        response = middleware.process_exception(
+            RequestFactory().get("/api/v1/facts/"), OperationalError("server closed the connection")
+        )
+    finally:
+        replicas._read_alias.reset(token)
+    assert response.content == b"ok"
+    assert answered_from == [DEFAULT_DB_ALIAS]
+    assert "replica_1" in replicas._left_out_until and broken.closed
+
+    # An error on the primary, or one that is not the database's, is not retried.
+    assert middleware.process_exception(RequestFactory().get("/"), OperationalError()) is None
+    token = replicas._read_alias.set("replica_1")
+    try:
+        assert middleware.process_exception(RequestFactory().get("/"), ValueError()) is None
+    finally:
+        replicas._read_alias.reset(token)

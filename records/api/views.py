@@ -81,7 +81,12 @@ class PublicAPIView(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method in ("GET", "HEAD") and response.status_code < 400:
-            patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                # A staff browser: it must see its own writes at once, so it asks every time
+                # (the ETag keeps that cheap), and no shared cache keeps its copy.
+                patch_cache_control(response, private=True, no_cache=True)
+            else:
+                patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
         response.setdefault("Vary", "Accept")
         return response
 

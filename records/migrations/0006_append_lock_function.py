@@ -1,7 +1,7 @@
 """The append lock as a function, so that the application's role can take it.
 
-PostgreSQL (before 17) grants LOCK TABLE ... IN EXCLUSIVE MODE only to a role with UPDATE, DELETE
-or TRUNCATE on the table, and the application's role has none of them on the event log
+PostgreSQL grants LOCK TABLE ... IN EXCLUSIVE MODE only to a role with UPDATE, DELETE or TRUNCATE
+on the table (or, from 17, MAINTAIN), and the application's role has none of them on the event log
 (docs/database-roles.md). ``records_event_lock()`` takes the same lock with its owner's rights;
 grant_app_privileges gives the application's role EXECUTE on it and nothing else.
 """
