@@ -1,0 +1,180 @@
+"""Back up the event log as JSON Lines: a header, one line per event, a trailer.
+
+The format (docs/backup-restore.md), one JSON object a line, UTF-8, each line ending in "\\n":
+
+    {"format": "strata-event-log", "format_version": 1, "events": N, "last_position": P,
+     "last_hash": H, "exported_at": T}                       the header, line 1
+    {"position": 1, "event_id": ..., ..., "hash": ...}        one line per event, by position
+    {"end": "strata-event-log", "events": N, "last_position": P, "last_hash": H,
+     "sha256": D}                                             the trailer, the last line
+
+The header says what to expect (and gives the import its progress total); the trailer says the
+export finished, and ``sha256`` is the digest of every byte before it (header and event lines),
+which covers what the hash chain does not (an event's id). A file cut short, at a line's end or
+in its middle, has no trailer and fewer events than the header counts.
+
+The export is the prefix of the log up to the last position committed when it starts: appends
+are serialised and positions follow commit order (DESIGN invariant 4), so no event can commit
+later at a position below it, and every event of the prefix is there to read. It reads the log a
+page at a time by position, so memory stays flat however long the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from records.hashing import GENESIS_HASH, canonical_time
+from records.models import StoredEvent
+
+FORMAT = "strata-event-log"
+FORMAT_VERSION = 1
+# Every stored column, in the order of each event line: what an import needs to store the event
+# as it was and check its hash.
+EVENT_FIELDS = (
+    "position",
+    "event_id",
+    "stream_id",
+    "stream_type",
+    "version",
+    "event_type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+    "previous_hash",
+    "hash",
+)
+HEADER_FIELDS = ("format", "format_version", "events", "last_position", "last_hash", "exported_at")
+TRAILER_FIELDS = ("end", "events", "last_position", "last_hash", "sha256")
+PAGE_SIZE = 5000
+
+
+def encode_line(record: dict) -> bytes:
+    """One line of the file: compact JSON, non-ASCII kept, and a newline."""
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def utc_time(moment: datetime) -> str:
+    """A time as the hash covers it: ISO 8601 in UTC, to the microsecond."""
+    return canonical_time(moment.astimezone(UTC))
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """What an export of the log as it stands now holds."""
+
+    events: int
+    last_position: int | None
+    last_hash: str
+
+
+def log_head() -> LogHead:
+    last = StoredEvent.objects.order_by("-position").values("position", "hash").first()
+    if last is None:
+        return LogHead(events=0, last_position=None, last_hash=GENESIS_HASH)
+    count = StoredEvent.objects.filter(position__lte=last["position"]).count()
+    return LogHead(events=count, last_position=last["position"], last_hash=last["hash"])
+
+
+def _event_rows(last_position: int, page_size: int) -> Iterator[tuple]:
+    """Every event up to ``last_position`` as a tuple of EVENT_FIELDS, a page at a time."""
+    after = 0
+    while after < last_position:
+        # Paged by "position above" alone, as iter_log pages: an upper bound in the query as
+        # well lets PostgreSQL, misjudging the range without fresh statistics, read the whole
+        # rest of the log and sort it for each page. Events appended since the head was taken
+        # are dropped here instead.
+        page = list(
+            StoredEvent.objects.filter(position__gt=after)
+            .order_by("position")
+            .values_list(*EVENT_FIELDS)[:page_size]
+        )
+        if not page:
+            return
+        for row in page:
+            if row[0] > last_position:
+                return
+            yield row
+        after = page[-1][0]
+
+
+def event_record(row: tuple) -> dict:
+    """An event line's object, from a tuple of EVENT_FIELDS as the database gives them."""
+    (position, event_id, stream_id, stream_type, version, event_type, schema_version) = row[:7]
+    data, metadata, recorded_at, previous_hash, event_hash = row[7:]
+    return {
+        "position": position,
+        "event_id": str(event_id),
+        "stream_id": str(stream_id),
+        "stream_type": stream_type,
+        "version": version,
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "data": data,
+        "metadata": metadata,
+        "recorded_at": utc_time(recorded_at),
+        "previous_hash": previous_hash,
+        "hash": event_hash,
+    }
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    head: LogHead
+    sha256: str
+    bytes_written: int
+
+
+def export_log(
+    write: Callable[[bytes], object],
+    *,
+    head: LogHead | None = None,
+    on_event: Callable[[], None] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> ExportSummary:
+    """Write the log up to ``head`` (default: the log as it stands) through ``write``, one
+    line at a time: header, events in position order, trailer."""
+    head = head or log_head()
+    digest = hashlib.sha256()
+    written = 0
+
+    def emit(line: bytes) -> None:
+        nonlocal written
+        digest.update(line)
+        written += len(line)
+        write(line)
+
+    emit(
+        encode_line(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "events": head.events,
+                "last_position": head.last_position,
+                "last_hash": head.last_hash,
+                "exported_at": utc_time(timezone.now()),
+            }
+        )
+    )
+    if head.last_position is not None:
+        for row in _event_rows(head.last_position, page_size):
+            emit(encode_line(event_record(row)))
+            if on_event is not None:
+                on_event()
+    trailer = encode_line(
+        {
+            "end": FORMAT,
+            "events": head.events,
+            "last_position": head.last_position,
+            "last_hash": head.last_hash,
+            "sha256": digest.hexdigest(),
+        }
+    )
+    write(trailer)
+    return ExportSummary(head=head, sha256=digest.hexdigest(), bytes_written=written + len(trailer))
