@@ -5,6 +5,7 @@ command as ``manage.py`` would, and prints one JSON line: the command's seconds,
 the log, and this process's peak resident memory, before and after the command. A process of
 its own, so that the peak is the command's alone and nothing the benchmark holds counts.
 ``chain`` runs only verify_archive's first step, the hash chain check, to show its share;
+``export_events`` writes the log to a scratch file;
 ``import_claims FILE USERNAME`` imports a catalogue, and reports the events it appended.
 """
 
@@ -15,9 +16,10 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 
-COMMANDS = ("rebuild_projections", "verify_archive", "chain", "import_claims")
+COMMANDS = ("rebuild_projections", "verify_archive", "chain", "import_claims", "export_events")
 
 
 def _peak_rss_bytes() -> int:
@@ -42,6 +44,11 @@ def main(command: str, *arguments: str) -> None:
 
         if not verify_chain(iter_log()).ok:
             sys.exit("the hash chain is broken")
+    elif command == "export_events":
+        # To a scratch file: the figure includes writing it, as a backup would.
+        with tempfile.TemporaryDirectory(prefix="strata-bench-export-") as folder:
+            output = os.path.join(folder, "log.jsonl")
+            call_command(command, output=output, no_progress=True, stdout=io.StringIO())
     elif command == "import_claims":
         path, actor = arguments
         call_command(command, path, actor=actor, no_progress=True, stdout=io.StringIO())

@@ -179,6 +179,7 @@ def main(argv=None) -> None:
         ("rebuild_projections", "rebuild", "psycopg read of the log", baselines.read_log),
         ("verify_archive", "verify", "sha256 over the same bytes", baselines.hash_log),
         ("chain", "verify's chain check alone", "sha256 over the same bytes", baselines.hash_log),
+        ("export_events", "export", "psycopg read of the log", baselines.read_log),
     ):
         speed, peak, base = measure.Samples(), measure.Samples(), measure.Samples()
         for run in runs:
