@@ -60,6 +60,11 @@ ROLE_IS_SUPERUSER = (
     "PostgreSQL role {role!r} is a superuser: privileges mean nothing to it. Give the app a role "
     "of its own (deploy/postgres/roles.sql)."
 )
+ROLE_HAS_ROLE_POWERS = (
+    "PostgreSQL role {role!r} has {powers}: with it the app could make itself a member of the "
+    "tables' owner (CREATEROLE), or read around the grants, and then change the event log. "
+    "ALTER ROLE it NOCREATEROLE NOREPLICATION NOBYPASSRLS (deploy/postgres/roles.sql)."
+)
 ROLE_CAN_BE_OWNER = (
     "PostgreSQL role {role!r} owns {table}, or is a member of its owner {owner!r}: as the app "
     "role it could change the event log and drop its triggers. Use a separate app role "
@@ -229,9 +234,23 @@ def check_roles(connection, plan: Plan) -> None:
     if not plan.tables:
         raise PrivilegeError(NO_TABLES.format(database=plan.database))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [plan.role])
-        if cursor.fetchone()[0]:
+        cursor.execute(
+            "SELECT rolsuper, rolcreaterole, rolreplication, rolbypassrls"
+            "  FROM pg_roles WHERE rolname = %s",
+            [plan.role],
+        )
+        superuser, *powers = cursor.fetchone()
+        if superuser:
             raise PrivilegeError(ROLE_IS_SUPERUSER.format(role=plan.role))
+        held = [
+            name
+            for name, has in zip(("CREATEROLE", "REPLICATION", "BYPASSRLS"), powers, strict=True)
+            if has
+        ]
+        if held:
+            raise PrivilegeError(
+                ROLE_HAS_ROLE_POWERS.format(role=plan.role, powers=" and ".join(held))
+            )
         for table in plan.tables:
             cursor.execute(
                 "SELECT pg_has_role(%s, c.relowner, 'MEMBER'),"

@@ -124,6 +124,10 @@ def event_record(row: tuple) -> dict:
     }
 
 
+class ExportFailed(Exception):
+    """What was read does not make a whole log: the export must not be kept as a backup."""
+
+
 @dataclass(frozen=True)
 class ExportSummary:
     head: LogHead
@@ -162,11 +166,26 @@ def export_log(
             }
         )
     )
+    # The links are checked as they go by (the full check is verify_archive's): a backup of a
+    # log with a gap or a broken link would only be found out when it is restored.
+    events, previous = 0, GENESIS_HASH
     if head.last_position is not None:
         for row in _event_rows(head.last_position, page_size):
+            position, previous_hash, event_hash = row[0], row[-2], row[-1]
+            if previous_hash != previous:
+                raise ExportFailed(
+                    f"position {position}: previous_hash does not match the event before; "
+                    "run verify_archive"
+                )
             emit(encode_line(event_record(row)))
+            events, previous = events + 1, event_hash
             if on_event is not None:
                 on_event()
+    if events != head.events or (events and previous != head.last_hash):
+        raise ExportFailed(
+            f"wrote {events} events ending at hash {previous}, but the log held {head.events} "
+            f"ending at {head.last_hash} when the export began; run verify_archive"
+        )
     trailer = encode_line(
         {
             "end": FORMAT,

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from records.bulk_write import insert_values
 from records.event_export import EVENT_FIELDS, FORMAT, FORMAT_VERSION, HEADER_FIELDS
 from records.event_store import iter_log, lock_log
-from records.events import EVENT_TYPES
+from records.events import EVENT_TYPES, load_event
 from records.hashing import GENESIS_HASH, hash_of_row, verify_chain
 from records.models import StoredEvent
 from records.replay import rebuild
@@ -236,6 +236,12 @@ def _event(record: dict, number: int) -> _Event:
             f"{event.event_type} schema version {event.schema_version} is newer than this "
             f"Strata reads ({known.schema_version}): restore with the Strata that exported it"
         )
+    try:
+        # What the replay will do with it: an event whose data its type cannot take is refused
+        # here, at its own line, rather than half-way through the rebuild.
+        load_event(event.event_type, event.schema_version, dict(event.data))
+    except (TypeError, ValueError, KeyError) as error:
+        raise refuse(f"{event.event_type}'s data does not fit its type: {error}") from None
     return event
 
 
@@ -402,6 +408,20 @@ def _refuse_a_log(header: Header) -> None:
         )
 
 
+def _database_refusal(error: Exception, reader: ExportReader, reason: str) -> RestoreRefused:
+    """The refusal, naming the event's line where the database says which row it was.
+    PostgreSQL's COPY names its row: the Nth event, on line N + 1 after the header. Elsewhere
+    rows go in batches, and the refused one is at most the line the reader has reached."""
+    context = getattr(getattr(error.__cause__, "diag", None), "context", None) or ""
+    copied = re.search(r"COPY \S+, line (\d+)", context)
+    if copied:
+        return RestoreRefused(
+            f"{reason.format(which='this event')} ({error})", line=int(copied.group(1)) + 1
+        )
+    which = f"an event on line {reader.line} or before"
+    return RestoreRefused(f"{reason.format(which=which)} ({error})")
+
+
 def restore(
     lines: Iterable[bytes],
     *,
@@ -424,10 +444,15 @@ def restore(
                     insert_values(StoredEvent, EVENT_FIELDS, rows)
             except IntegrityError as error:
                 # The chain binds everything but the event id: a repeated one is a forgery.
-                raise RestoreRefused(
-                    f"the log's unique constraints refused an event near line {reader.line}: "
-                    f"an event_id (or a stream's version, or a hash) appears twice ({error})"
+                raise _database_refusal(
+                    error,
+                    reader,
+                    "the log's unique constraints refused {which}: an event_id (or a stream's "
+                    "version, or a hash) appears twice",
                 ) from error
+            except DatabaseError as error:
+                # E.g. a NUL character in a text, which SQLite keeps and PostgreSQL refuses.
+                raise _database_refusal(error, reader, "the database refused {which}") from error
         report.events = header.events  # the trailer checked that the file holds them all
         with progress("Verifying the stored chain", header.events) as tick:
             chain = verify_chain(iter_log(), on_row=tick)

@@ -10,14 +10,14 @@ import re
 import uuid
 from contextlib import contextmanager, suppress
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from records import bulk_append, bulk_import, commands, db_privileges, event_store
-from records.commands import review
+from records import commands, db_privileges, event_store
 from records.hashing import verify_chain
 from records.models import PublishedSource, Source, StoredEvent
 from records.replay import check_replay
@@ -108,20 +108,10 @@ def granted(app_role):
 
 
 @pytest.fixture
-def append_lock(app_role, monkeypatch):
-    """The append lock as the app role can take it: db_privileges' function, granted to it, and
-    lock_log calling the function instead of running LOCK TABLE itself (docs/database-roles.md,
-    'The append lock'). Once the event store does that itself, this only re-grants."""
-    function = f"{db_privileges.APPEND_LOCK_FUNCTION}()"
-    if _execute("SELECT to_regprocedure(%s)", [function]) == [(None,)]:
-        db_privileges.install_append_lock(connection)
+def append_lock(app_role):
+    """The app role with its grants, the append lock function among them (migration 0006
+    installs the function; lock_log calls it)."""
     _grant(app_role)
-
-    def lock_log() -> None:
-        _execute(f"SELECT {db_privileges.APPEND_LOCK_FUNCTION}()")
-
-    for module in (event_store, review, bulk_append, bulk_import):
-        monkeypatch.setattr(module, "lock_log", lock_log)
     return app_role
 
 
@@ -159,6 +149,18 @@ def test_a_superuser_is_refused_as_the_app_role(app_role):
     with pytest.raises(CommandError) as refusal:
         _grant(app_role)
     assert str(refusal.value) == db_privileges.ROLE_IS_SUPERUSER.format(role=app_role)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("power", ["CREATEROLE", "REPLICATION", "BYPASSRLS"])
+def test_a_role_that_could_make_itself_the_owner_is_refused(app_role, power):
+    # CREATEROLE lets a role GRANT itself the owner's role, then disable the triggers.
+    _execute(f"ALTER ROLE {_quote(app_role)} {power}")
+    with pytest.raises(CommandError) as refusal:
+        _grant(app_role)
+    assert str(refusal.value) == db_privileges.ROLE_HAS_ROLE_POWERS.format(
+        role=app_role, powers=power
+    )
 
 
 @pytest.mark.postgres
@@ -297,6 +299,18 @@ def test_the_lock_function_is_the_app_roles_alone(append_lock):
 
 
 @pytest.mark.postgres
+def test_the_lock_function_takes_the_logs_exclusive_lock_for_the_app_role(append_lock):
+    # Appends stay serialised: the app role's lock_log holds the same lock LOCK TABLE would.
+    with acting_as(append_lock):
+        event_store.lock_log()
+        held = _execute(
+            "SELECT mode, granted FROM pg_locks"
+            " WHERE pid = pg_backend_pid() AND relation = 'records_event'::regclass"
+        )
+    assert ("ExclusiveLock", True) in held
+
+
+@pytest.mark.postgres
 def test_commands_append_and_project_as_the_app_role(append_lock, archivist, reviewer):
     with acting_as(append_lock):
         editor = make_user("editor", "Archivist")  # accounts are the app's to write, too
@@ -331,3 +345,20 @@ def test_a_command_appends_as_the_app_role_through_the_event_stores_own_lock(
     with acting_as(app_role):
         factories.source(archivist)
     assert StoredEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_the_seeds_and_a_bulk_import_load_as_the_app_role(append_lock, archivist, reviewer):
+    # The bulk paths append with COPY under the same lock: INSERT and the function suffice.
+    example = Path(__file__).resolve().parent.parent / "docs" / "import-example.jsonl"
+    with acting_as(append_lock):
+        call_command(
+            "load_seeds", archivist=archivist.username, reviewer=reviewer.username,
+            stdout=StringIO(),
+        )  # fmt: skip
+        seeded = StoredEvent.objects.count()
+        call_command(
+            "import_claims", str(example), actor=archivist.username, no_progress=True,
+            stdout=StringIO(),
+        )  # fmt: skip
+    assert seeded > 100 and StoredEvent.objects.count() > seeded

@@ -677,6 +677,19 @@ def test_the_last_hash_given_must_be_the_files(exported):
     assert out.startswith("Restored")
 
 
+def test_an_export_of_a_broken_log_fails_and_leaves_no_file(archive, tmp_path):
+    """A backup that a restore would refuse is refused when it is made, not found out later."""
+    gone = StoredEvent.objects.order_by("position")[10]
+    append_only.uninstall(connection)
+    StoredEvent.objects.filter(position=gone.position)._raw_delete(StoredEvent.objects.db)
+    append_only.install(connection)
+    target = tmp_path / "backup.jsonl"
+
+    with pytest.raises(CommandError, match=rf"no file written\): position {gone.position + 1}: "):
+        export(target)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_repeated_event_id_is_refused_by_the_logs_constraints(archive, tmp_path):
     """A forger can rewrite ids and the trailer's digest alike; the log's unique constraint
     still refuses an id given twice, and nothing is stored."""
@@ -690,10 +703,32 @@ def test_a_repeated_event_id_is_refused_by_the_logs_constraints(archive, tmp_pat
     lines[-1] = encode_line(trailer)
     empty_the_database()
 
-    with pytest.raises(RestoreRefused, match="an event_id .* appears twice"):
+    with pytest.raises(RestoreRefused, match="an event_id .* appears twice") as refusal:
         restore(lines)
+    if connection.vendor == "postgresql":
+        assert refusal.value.line == 7  # COPY names the row: the sixth event, after the header
     assert not StoredEvent.objects.exists()
     assert projections_are_empty()
+
+
+def test_an_event_whose_data_its_type_cannot_take_is_refused_at_its_line(archive):
+    """A rehashed file (or one from a newer Strata) with a field the event type does not know
+    is refused before anything is stored, not half-way through the replay."""
+    lines = []
+    export_log(lines.append)
+    events = [json.loads(line) for line in lines[1:-1]]
+    events[2]["data"]["invented"] = "x"
+    previous = events[1]["hash"]
+    for event in events[2:]:  # the forger rehashes from there on
+        event["previous_hash"] = previous
+        event["hash"] = previous = hash_of_row(_row(event), previous)
+    lines[1:-1] = [encode_line(event) for event in events]
+    empty_the_database()
+
+    with pytest.raises(RestoreRefused, match="data does not fit its type") as refusal:
+        restore(lines)
+    assert (refusal.value.line, refusal.value.position) == (4, events[2]["position"])
+    assert not StoredEvent.objects.exists()
 
 
 def test_the_restore_reads_the_file_as_it_goes(archive):

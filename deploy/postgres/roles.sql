@@ -78,6 +78,10 @@ SELECT format('CREATE DATABASE %I OWNER %I ENCODING %L', :'dbname', :'owner', 'U
 ALTER DATABASE :"dbname" OWNER TO :"owner";
 REVOKE ALL ON DATABASE :"dbname" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"dbname" TO :"app";
+-- PostgreSQL looks for a table among the session's temporary tables first unless pg_temp is
+-- named last: without this, a temporary table called records_event could hide the real log from
+-- everything that connection runs afterwards.
+ALTER ROLE :"app" IN DATABASE :"dbname" SET search_path = public, pg_temp;
 
 -- Inside the database: the owner role owns schema public and is the only one who may create
 -- objects in it. (PostgreSQL 15 and later no longer let PUBLIC create there; older versions do,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from records.event_export import export_log, log_head
+from records.event_export import ExportFailed, export_log, log_head
 from records.progress import event_progress
 
 
@@ -28,12 +28,16 @@ class Command(BaseCommand):
     def handle(self, *args, output, no_progress, **options):
         head = log_head()
         with event_progress("Exporting events", head.events, enabled=not no_progress) as tick:
-            if output == "-":
-                summary = export_log(self._stdout_writer(), head=head, on_event=tick)
-                report = self.stderr
-            else:
-                summary = self._to_file(Path(output), head, tick)
-                report = self.stdout
+            try:
+                if output == "-":
+                    summary = export_log(self._stdout_writer(), head=head, on_event=tick)
+                    report = self.stderr
+                else:
+                    summary = self._to_file(Path(output), head, tick)
+                    report = self.stdout
+            except ExportFailed as error:
+                kept = "what was written is incomplete" if output == "-" else "no file written"
+                raise CommandError(f"Export failed ({kept}): {error}.") from error
         last = "no events" if head.last_position is None else f"last position {head.last_position}"
         report.write(
             f"Exported {head.events} events ({last}, last hash {head.last_hash}) to "
