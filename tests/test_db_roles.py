@@ -6,7 +6,11 @@ Each test makes its own roles, named with a random suffix since roles belong to 
 server, and acts as one with SET LOCAL ROLE inside the test's transaction: the transaction's
 rollback takes the role and its grants away even if the clean-up never runs."""
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import uuid
 from contextlib import contextmanager, suppress
 from io import StringIO
@@ -362,3 +366,63 @@ def test_the_seeds_and_a_bulk_import_load_as_the_app_role(append_lock, archivist
             stdout=StringIO(),
         )  # fmt: skip
     assert seeded > 100 and StoredEvent.objects.count() > seeded
+
+
+@pytest.mark.postgres
+def test_the_documented_procedure_with_real_logins(postgres_only):
+    """roles.sql as a superuser, migrate and grant as the owner, the app's work as the app role,
+    each a login of its own, as docs/database-roles.md tells an operator to do."""
+    server = connection.settings_dict
+    suffix = uuid.uuid4().hex[:10]
+    owner, app, database = f"strata_owner_{suffix}", f"strata_app_{suffix}", f"strata_{suffix}"
+    host = ["-h", server["HOST"] or "127.0.0.1", "-p", str(server["PORT"] or 5432)]
+    superuser = server["USER"] or "postgres"
+    root = Path(__file__).resolve().parent.parent
+
+    def psql(user: str, db: str, *arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["psql", *host, "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", *arguments],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    def manage(user: str, *arguments: str) -> str:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{user}@{host[1]}:{host[3]}/{database}",
+            "SECRET_KEY": "roles-test",
+            "HTTPS_ONLY": "0",
+        }
+        env.pop("TEST_DATABASE_NAME", None)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *arguments], cwd=root, env=env,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    if not shutil.which("psql"):
+        pytest.skip("psql is not installed")
+    try:
+        made = psql(
+            superuser, "postgres", "-v", f"owner={owner}", "-v", f"app={app}",
+            "-v", f"dbname={database}", "-f", str(root / "deploy" / "postgres" / "roles.sql"),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        manage(owner, "migrate", "--no-input", "-v0")
+        assert "Checked:" in manage(owner, "grant_app_privileges", "--role", app)
+        manage(app, "create_demo_accounts")
+        assert "127 new events" in manage(app, "load_seeds")
+        assert "Hash chain intact" in manage(app, "verify_archive", "--no-progress")
+        for statement in (
+            "DELETE FROM records_event",
+            "UPDATE records_event SET data = '{}'",
+            "TRUNCATE records_event",
+            "ALTER TABLE records_event DISABLE TRIGGER USER",
+        ):
+            refused = psql(app, database, "-c", statement)
+            assert refused.returncode != 0, statement
+            assert "permission denied" in refused.stderr or "must be owner" in refused.stderr
+    finally:
+        psql(superuser, "postgres", "-c", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        psql(superuser, "postgres", "-c", f'DROP ROLE IF EXISTS "{app}"', "-c",
+             f'DROP ROLE IF EXISTS "{owner}"')  # fmt: skip
