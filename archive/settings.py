@@ -20,6 +20,8 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from archive.log_formats import LOG_FORMATTERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -315,21 +317,12 @@ CACHES = {
 
 # One JSON object per line by default, for a log collector; LOG_FORMAT=text for people.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
-if LOG_FORMAT not in {"json", "text"}:
+if LOG_FORMAT not in LOG_FORMATTERS:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s",
-            # "time": ISO 8601 in UTC, which log collectors parse without being told a format.
-            "timestamp": "time",
-            "rename_fields": {"levelname": "level", "name": "logger"},
-        },
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
+    "formatters": LOG_FORMATTERS,
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from gunicorn import glogging
 
+from archive.log_formats import LOG_FORMATTERS
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
 # Sync workers: the app's requests are short database reads and writes. A worker holds one
@@ -79,16 +81,8 @@ class AccessLogger(glogging.Logger):
 logger_class = AccessLogger
 
 _log_format = os.environ.get("LOG_FORMAT", "json").strip().lower()
-_formatter = {
-    "json": {
-        "()": "pythonjsonlogger.json.JsonFormatter",
-        "fmt": "%(levelname)s %(name)s %(message)s",
-        # "time": ISO 8601 in UTC, as in the app's own log (archive/settings.py).
-        "timestamp": "time",
-        "rename_fields": {"levelname": "level", "name": "logger"},
-    },
-    "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-}.get(_log_format, {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"})
+# The app's own formats (the settings refuse an unknown LOG_FORMAT; here it falls back to text).
+_formatter = LOG_FORMATTERS.get(_log_format, LOG_FORMATTERS["text"])
 
 # Replaces gunicorn's own handlers (dictConfig clears the loggers it configures): the access
 # log on stdout, gunicorn's messages on stderr, both in the app's format. Django configures

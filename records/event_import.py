@@ -29,7 +29,13 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 
 from records.bulk_write import insert_values
-from records.event_export import EVENT_FIELDS, FORMAT, FORMAT_VERSION, HEADER_FIELDS
+from records.event_export import (
+    EVENT_FIELDS,
+    FORMAT,
+    FORMAT_VERSION,
+    HEADER_FIELDS,
+    TRAILER_FIELDS,
+)
 from records.event_store import iter_log, lock_log
 from records.events import EVENT_TYPES, load_event
 from records.hashing import GENESIS_HASH, hash_of_row, verify_chain
@@ -325,7 +331,7 @@ class ExportReader:
 
     def _trailer(self, record: dict, count: int, last_position: int, last_hash: str) -> None:
         number, header = self.line, self.header
-        _check_fields(record, ("end", "events", "last_position", "last_hash", "sha256"), number)
+        _check_fields(record, TRAILER_FIELDS, number)
         if record["end"] != FORMAT:
             raise RestoreRefused(f'the trailer\'s "end" must be "{FORMAT}"', line=number)
         if (record["events"], record["last_position"], record["last_hash"]) != (
