@@ -71,25 +71,34 @@ def _fields(table) -> list:
     return [field for field in table._meta.concrete_fields if field.column != "history_id"]
 
 
-def _rows_only_in(table, first: str, second: str, limit: int) -> list[dict]:
-    """Rows of table ``first`` that ``second`` lacks, each counted with its duplicates: the
-    database compares, so that memory stays flat however large the archive."""
+def _rows_that_differ(table, live: str, replayed: str, limit: int) -> list[tuple[dict, int, int]]:
+    """Rows that the live copy and the replay hold a different number of times, each with both
+    counts. The database compares, so that memory stays flat however large the archive, and in
+    one grouping of both tables: two EXCEPTs of each table grouped on its own took twice as long
+    (the grouping on every column is nearly all of a comparison's cost)."""
     quote = connection.ops.quote_name
     fields = _fields(table)
     listed = ", ".join(quote(field.column) for field in fields)
     sql = (
-        f"SELECT {listed}, COUNT(*) FROM {quote(first)} GROUP BY {listed} "
-        f"EXCEPT SELECT {listed}, COUNT(*) FROM {quote(second)} GROUP BY {listed} LIMIT {limit}"
+        f"SELECT {listed}, SUM(strata_in_live), SUM(strata_in_replay) FROM ("
+        f"SELECT {listed}, 1 AS strata_in_live, 0 AS strata_in_replay FROM {quote(live)} "
+        f"UNION ALL SELECT {listed}, 0, 1 FROM {quote(replayed)}"
+        f") AS both_sides GROUP BY {listed} "
+        f"HAVING SUM(strata_in_live) <> SUM(strata_in_replay) LIMIT {limit}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         # to_python: SQLite gives a UUID as bare hex, and a difference should name the id as
         # the admin and the API show it.
         return [
-            {
-                field.attname: field.to_python(value)
-                for field, value in zip(fields, row[:-1], strict=True)
-            }
+            (
+                {
+                    field.attname: field.to_python(value)
+                    for field, value in zip(fields, row[:-2], strict=True)
+                },
+                row[-2],
+                row[-1],
+            )
             for row in cursor.fetchall()
         ]
 
@@ -112,10 +121,19 @@ def _compare_with_live(copies: dict[str, str], limit: int) -> list[str]:
     differences = []
     for table in projection_tables():
         name, label = table._meta.db_table, table._meta.label
-        for row in _rows_only_in(table, copies[name], name, limit):
-            differences.append(f"{label}: live row {identify_row(row)} is not what a replay gives")
-        for row in _rows_only_in(table, name, copies[name], limit):
-            differences.append(f"{label}: a replay gives row {identify_row(row)} that is not live")
+        rows = _rows_that_differ(table, copies[name], name, limit)
+        # A row held a different number of times is named on both sides, as a multiset
+        # difference would: live has it (n times) where a replay does not, and the other way.
+        for row, in_live, _ in rows:
+            if in_live:
+                differences.append(
+                    f"{label}: live row {identify_row(row)} is not what a replay gives"
+                )
+        for row, _, in_replay in rows:
+            if in_replay:
+                differences.append(
+                    f"{label}: a replay gives row {identify_row(row)} that is not live"
+                )
     return differences[:limit]
 
 

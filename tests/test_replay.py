@@ -1804,6 +1804,45 @@ def test_check_replay_detects_a_row_changed_outside_the_projector(seeded_claims,
     assert Claim.objects.get(pk=seeded_claims[1].pk).note == "Recounted."
 
 
+def test_check_replay_names_a_changed_row_on_both_sides(seeded_claims):
+    claim = Claim.objects.get(pk=seeded_claims[1].pk)
+    Claim.objects.filter(pk=claim.pk).update(note="tampered")
+
+    differences = check_replay().differences
+
+    assert differences == [
+        f"records.Claim: live row id={claim.pk}, last event at position {claim.last_position} "
+        "is not what a replay gives",
+        f"records.Claim: a replay gives row id={claim.pk}, last event at position "
+        f"{claim.last_position} that is not live",
+    ]
+
+
+def test_check_replay_counts_rows_a_history_holds_twice_or_lacks(seeded_claims):
+    """History rows are a multiset: a row written twice behind the projector's back, or one
+    removed, is a difference, though every row's values are ones a replay gives."""
+    claim = seeded_claims[1]
+    history = Claim.history.model
+    doubled = history.objects.filter(id=claim.pk).order_by("history_date").first()
+    doubled.history_id = None
+    doubled.save(force_insert=True)
+
+    report = check_replay()
+
+    label = f"id={claim.pk}, last event at position {doubled.last_position}, history + at "
+    named = [d for d in report.differences if label in d]
+    assert [d.split(label)[0] for d in named] == [
+        "records.HistoricalClaim: live row ",
+        "records.HistoricalClaim: a replay gives row ",
+    ]
+    assert len(report.differences) == 2
+
+    history.objects.filter(id=claim.pk)._raw_delete(history.objects.db)
+    report = check_replay()
+    assert not report.ok
+    assert all("a replay gives row" in d and str(claim.pk) in d for d in report.differences)
+
+
 def test_replay_reproduces_the_review_workflow_and_published_faces(archivist, reviewer):
     """Review events, published faces, ranks, retraction and comments replay exactly too."""
     from records.seeding import load_seeds, seed_id
