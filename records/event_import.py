@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 
 from records.bulk_write import insert_values
+from records.chain_check import check_log_chain
 from records.event_export import (
     EVENT_FIELDS,
     FORMAT,
@@ -36,9 +37,9 @@ from records.event_export import (
     HEADER_FIELDS,
     TRAILER_FIELDS,
 )
-from records.event_store import iter_log, lock_log
+from records.event_store import lock_log
 from records.events import EVENT_TYPES, load_event
-from records.hashing import GENESIS_HASH, hash_of_row, verify_chain
+from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 from records.replay import rebuild
 
@@ -461,7 +462,7 @@ def restore(
                 raise _database_refusal(error, reader, "the database refused {which}") from error
         report.events = header.events  # the trailer checked that the file holds them all
         with progress("Verifying the stored chain", header.events) as tick:
-            chain = verify_chain(iter_log(), on_row=tick)
+            chain = check_log_chain(on_row=tick)
         if not chain.ok:
             raise RestoreRefused(
                 f"the stored event does not verify as read back from the database: {chain.problem}",

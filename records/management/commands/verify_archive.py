@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from records.event_store import iter_log
-from records.hashing import verify_chain
+from records.chain_check import check_log_chain
 from records.progress import event_progress
 from records.replay import check_replay, event_count
 
@@ -18,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, no_progress, **options):
         total = event_count()
         with event_progress("Checking the chain", total, enabled=not no_progress) as tick:
-            chain = verify_chain(iter_log(), on_row=tick)
+            chain = check_log_chain(on_row=tick)
         if not chain.ok:
             raise CommandError(
                 f"Hash chain broken at position {chain.first_bad_position}: {chain.problem} "

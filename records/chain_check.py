@@ -1,0 +1,217 @@
+"""verify_archive's first step: walk the log's hash chain, read raw from the database.
+
+The same three checks as ``records.hashing.verify_chain``, in its order and with its words, over
+rows read without model instances (building one per event costs more than checking it). Each
+page is one query by position; its JSON columns stay the stored text, which
+``stored_event_hash`` decodes, and on PostgreSQL the server writes each time in canonical form
+(cheaper than psycopg building a datetime for Python to format) and the next page is read while
+this one is checked.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing, suppress
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from records.hashing import (
+    BROKEN_LINK,
+    GENESIS_HASH,
+    OUT_OF_ORDER,
+    WRONG_HASH,
+    ChainReport,
+    canonical_time,
+    stored_event_hash,
+)
+from records.models import StoredEvent
+
+# A page's rows, in this order: what the hash covers, and the two stored hashes.
+_COLUMNS = (
+    "position",
+    "stream_id",
+    "stream_type",
+    "version",
+    "event_type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+    "previous_hash",
+    "hash",
+)
+# Measured on PostgreSQL with the read-ahead (120k events): 2,000 a page beat 250, 500, 1,000
+# and 5,000, if narrowly. Three pages in memory at most.
+PAGE_SIZE = 2000
+
+# canonical_time's form (isoformat to the microsecond, in UTC), written by the server. NULL for
+# a time that Python's datetime cannot hold, so that its hash fails as it must: before year 1
+# (where YYYY would pass for the same year of the common era) and infinity.
+_POSTGRESQL_TIME = (
+    "CASE WHEN {column} >= '0001-01-01T00:00:00+00:00' THEN "
+    "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END"
+)
+
+ReadPage = Callable[[int], list[tuple]]
+
+
+def _page_query(expressions: dict[str, str]) -> str:
+    """One page of rows after a position; ``expressions`` replaces some columns."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        expressions.get(name, quote(StoredEvent._meta.get_field(name).column)) for name in _COLUMNS
+    )
+    position = quote(StoredEvent._meta.get_field("position").column)
+    return (
+        f"SELECT {columns} FROM {quote(StoredEvent._meta.db_table)} "
+        f"WHERE {position} > %s ORDER BY {position} LIMIT %s"
+    )
+
+
+def _postgresql_reader(page_size: int) -> ReadPage:
+    quote = connection.ops.quote_name
+    sql = _page_query(
+        {
+            "stream_id": f"{quote(StoredEvent._meta.get_field('stream_id').column)}::text",
+            "recorded_at": _POSTGRESQL_TIME.format(
+                column=quote(StoredEvent._meta.get_field("recorded_at").column)
+            ),
+        }
+    )
+    # Read through psycopg's own connection, which the read-ahead thread borrows (Django's
+    # ``connection`` is per thread): the same session and transaction, and no one else uses it
+    # meanwhile. Django has psycopg give jsonb as text, as stored_event_hash wants it.
+    wrapper = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy's in the reader
+    wrapper.ensure_connection()
+    database = wrapper.connection
+
+    def read_page(after: int) -> list[tuple]:
+        with wrapper.wrap_database_errors, database.cursor() as cursor:
+            cursor.execute(sql, [after, page_size])
+            return cursor.fetchall()
+
+    return read_page
+
+
+def _sqlite_reader(page_size: int) -> ReadPage:
+    sql = _page_query({})
+    ops = connection.ops
+
+    def read_page(after: int) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [after, page_size])
+            rows = cursor.fetchall()
+        # The JSON columns hold text. The id and the time go through Django's converters, so
+        # that they come out as the model layer gives them to hash_of_row.
+        return [
+            (
+                row[0],
+                str(ops.convert_uuidfield_value(row[1], None, connection)),
+                *row[2:8],
+                canonical_time(ops.convert_datetimefield_value(row[8], None, connection)),
+                *row[9:],
+            )
+            for row in rows
+        ]
+
+    return read_page
+
+
+def _pages(read_page: ReadPage) -> Iterator[list[tuple]]:
+    after = 0
+    while page := read_page(after):
+        yield page
+        after = page[-1][0]
+
+
+def _read_ahead(read_page: ReadPage) -> Iterator[list[tuple]]:
+    """``_pages(read_page)``, read in a thread up to two pages ahead. While Python checks a page,
+    the server writes the next and psycopg waits for it without holding the GIL: the wait was a
+    third of the time."""
+    pages: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read_all() -> None:
+        try:
+            for page in _pages(read_page):
+                pages.put(page)
+                if stop.is_set():
+                    return
+            pages.put([])
+        except BaseException as error:  # raised again in the checking thread
+            pages.put(error)
+
+    reader = threading.Thread(target=read_all, name="chain-check-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while page := pages.get():
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        # Stopped early (a broken link) or done: let the reader finish its query and see the
+        # stop, taking what it puts so that it never blocks, before anyone else uses the
+        # connection.
+        stop.set()
+        while reader.is_alive():
+            with suppress(queue.Empty):
+                pages.get(timeout=0.01)
+        reader.join()
+
+
+def _log_pages(page_size: int) -> Iterator[list[tuple]]:
+    if connection.vendor == "postgresql":
+        return _read_ahead(_postgresql_reader(page_size))
+    return _pages(_sqlite_reader(page_size))
+
+
+def check_log_chain(
+    on_row: Callable[[], None] | None = None, *, page_size: int = PAGE_SIZE
+) -> ChainReport:
+    """Walk the log in position order; name the first event whose link or hash does not hold.
+    ``verify_chain(iter_log())`` reports the same, several times slower."""
+    previous_hash = GENESIS_HASH
+    previous_position = 0
+    checked = 0
+    # closing: a broken link returns at once, and the read-ahead must stop before anyone else
+    # uses the connection.
+    with closing(_log_pages(page_size)) as pages:
+        for page in pages:
+            for (
+                position,
+                stream_id,
+                stream_type,
+                version,
+                event_type,
+                schema_version,
+                data,
+                metadata,
+                recorded_at,
+                stored_previous_hash,
+                stored_hash,
+            ) in page:
+                if position <= previous_position:
+                    return ChainReport(checked, position, OUT_OF_ORDER)
+                if stored_previous_hash != previous_hash:
+                    return ChainReport(checked, position, BROKEN_LINK)
+                computed = stored_event_hash(
+                    position=position,
+                    stream_id=stream_id,
+                    stream_type=stream_type,
+                    version=version,
+                    event_type=event_type,
+                    schema_version=schema_version,
+                    data_json=data,
+                    metadata_json=metadata,
+                    recorded_at=recorded_at,
+                    previous_hash=previous_hash,
+                )
+                if computed != stored_hash:
+                    return ChainReport(checked, position, WRONG_HASH)
+                previous_hash, previous_position = stored_hash, position
+                checked += 1
+                if on_row is not None:
+                    on_row()
+    return ChainReport(checked)
