@@ -10,6 +10,7 @@ server inserts while the next rows are built.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterable, Sequence
@@ -17,12 +18,19 @@ from operator import itemgetter
 
 from django.db import connection, models
 
+from records.json_codec import dumps_json
+
 BATCH_SIZE = 1000
 
 
 def _json_dumper(field: models.JSONField):
+    # The JSONField's own serialiser, orjson's where that is exact (records.json_codec).
+    encode = (
+        dumps_json if field.encoder is None else functools.partial(json.dumps, cls=field.encoder)
+    )
+
     def dump(value):
-        return None if value is None and field.null else json.dumps(value, cls=field.encoder)
+        return None if value is None and field.null else encode(value)
 
     return dump
 

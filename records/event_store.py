@@ -8,7 +8,6 @@ links every event into the hash chain.
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from django.utils import timezone
 from records.db_privileges import APPEND_LOCK_FUNCTION
 from records.events import DomainEvent, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
+from records.json_codec import load_json
 from records.models import StoredEvent
 
 
@@ -280,7 +280,7 @@ def _row_page_postgresql(after: int, limit: int) -> list[EventRow]:
             [after, limit],
         )
         return [
-            EventRow(position, version, event_type, schema, json.loads(data), json.loads(meta), at)
+            EventRow(position, version, event_type, schema, load_json(data), load_json(meta), at)
             for position, version, event_type, schema, data, meta, at in cursor.fetchall()
         ]
 
