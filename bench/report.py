@@ -372,23 +372,26 @@ archives of 10k and 50k events:
   rebuild's transaction). Neither is done.
   Since that profile, the projector sets foreign keys by id, and the log's JSON is decoded and
   the COPY's JSON written by orjson wherever its result is exactly the standard library's
-  (`records/json_codec.py`): 5 to 10% off a replay of a 120k-event archive, side by side with
-  the code before (10,115 and 9,619 events/s before, 10,344 and 11,248 after, in alternation).
+  (`records/json_codec.py`): about 9% off a replay of a 120k-event archive on the means of two
+  runs each, side by side with the code before, in alternation (10,115 and 9,619 events/s
+  before, 10,344 and 11,248 after: noisy, the pairs differ by 2% and 17%).
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
-  column, keeping the rows the two hold a different number of times. So its memory does not
-  grow with the archive. On a 120k-event archive this comparison took 2.2 s where two `EXCEPT`s
-  of each side grouped on its own took 5.7 s. Verify does a rebuild's work and more, so it
-  cannot be faster than rebuild; the 100,000 events/s target compares with the chain check
-  alone. The chain check (`records/chain_check.py`) reads the log raw, in pages, a thread
+  column, keeping the rows the two hold a different number of times. So its memory does not grow
+  with the archive. On a 120k-event archive this comparison took 2.2 s where two `EXCEPT`s of
+  each side grouped on its own took 5.7 s (run after a `VACUUM`, side by side; 4.1 s and 9.6 s
+  on the same tables bloated by earlier rolled-back replays). Verify does a rebuild's work and
+  more, so it cannot be faster than rebuild; the 100,000 events/s target compares with the chain
+  check alone. The chain check (`records/chain_check.py`) reads the log raw, in pages, a thread
   reading the next page while one is checked, with the server writing each time in canonical
   form; orjson decodes the JSON and writes the canonical form wherever that is byte for byte
-  what `json.dumps` writes (`records/json_codec.py`; `tests/test_canonical_json.py` proves it
-  over arbitrary values, and everything else still goes through `json`). It went from about
-  20,000 to about 100,000 events/s on a 120k-event archive. What is left is Python, about 9 µs
-  an event: decoding the two JSON documents, looking for floats (which only `json` may read),
-  three canonical serialisations and SHA-256 digests, and the loop itself. Checking ranges of
+  what `json.dumps` writes (`records/json_codec.py`; property-based tests in
+  `tests/test_canonical_json.py` check it over arbitrary values, known-answer tests pin hashes
+  from before, and everything else still goes through `json`). It went from about 20,000 to
+  about 100,000 events/s on a 120k-event archive. What is left is Python, about 9 µs an event:
+  decoding the two JSON documents, looking for floats (which only `json` may read), three
+  canonical serialisations and SHA-256 digests, and the loop itself. Checking ranges of
   positions in two processes is the next step, not taken.
 - **Bulk import** checks and appends at about 10,000 events/s on its own (parsing, the
   commands' rules against references loaded in bulk, hashing, one streamed COPY); projecting

@@ -3,10 +3,12 @@
 The hash chain's canonical form of a JSON value is ``json.dumps(value, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)`` in UTF-8: every stored hash was computed over it, so
 it can never change. orjson writes the very same bytes, several times faster, for values made
-only of dicts, lists, strings, integers, booleans and None (tests/test_canonical_json.py proves
-it over arbitrary such values); anything else (a float, whose digits the two libraries may print
-differently, an integer beyond 64 bits, a lone surrogate, a subclass) goes through ``json`` as
-before. Reading likewise: orjson decodes, unless the value holds a float.
+only of dicts, lists, strings, integers, booleans and None (property-based tests in
+tests/test_canonical_json.py check it over arbitrary such values, and known-answer tests pin
+hashes computed before orjson came in); anything else (a float, whose digits the two libraries
+may print differently, an integer beyond 64 bits, a lone surrogate, a subclass, a value nested
+too deep to walk) goes through ``json`` as before. Reading likewise: orjson decodes, unless the
+value holds a float.
 """
 
 import json
@@ -53,9 +55,18 @@ def canonical_plain(value) -> bytes:
         return _json_dumps_canonical(value)
 
 
+def _known_plain(value) -> bool:
+    """``is_plain(value)``, False for a value nested too deep to walk (json.dumps, in C, writes
+    what Python's recursion limit stops a walk of)."""
+    try:
+        return is_plain(value)
+    except RecursionError:
+        return False
+
+
 def canonical_json(value) -> bytes:
     """A JSON value's canonical bytes: sorted keys, no spaces, UTF-8, non-ASCII kept."""
-    return canonical_plain(value) if is_plain(value) else _json_dumps_canonical(value)
+    return canonical_plain(value) if _known_plain(value) else _json_dumps_canonical(value)
 
 
 def _holds_float(value) -> bool:
@@ -84,7 +95,11 @@ def load_exact(text: str | bytes) -> tuple[object, bool]:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:  # e.g. NaN, 1e400 or a lone surrogate, which json accepts
         return json.loads(text), False
-    if _holds_float(value):
+    try:
+        holds_float = _holds_float(value)
+    except RecursionError:  # nested too deep to walk: json decides, as in canonical_json
+        holds_float = True
+    if holds_float:
         return json.loads(text), False
     return value, True
 
@@ -96,8 +111,9 @@ def load_json(text: str | bytes):
 
 def dumps_json(value) -> str:
     """JSON text of ``value`` for a database JSON column: what ``json.dumps`` writes, up to
-    spaces and key order (which jsonb does not keep), orjson's where that is exact."""
-    if is_plain(value):
+    spaces, key order (which jsonb does not keep) and escapes (``\\u00e9``) of non-ASCII
+    characters, orjson's where that is exact."""
+    if _known_plain(value):
         try:
             return orjson.dumps(value).decode("utf-8")
         except orjson.JSONEncodeError:

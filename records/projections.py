@@ -85,6 +85,7 @@ class Projector:
     def _save(self, record, stored: StoredEvent, *, registers: bool = False, reason=None):
         """Stamp a read model (and the history row its save creates) from the event, and save."""
         actor = self._actor(stored)
+        actor_id = self._actor_id(stored)
         if hasattr(record, "last_position"):
             record.version = stored.version
             record.last_position = stored.position
@@ -94,7 +95,7 @@ class Projector:
             if hasattr(record, "registered_by_id"):
                 # Foreign keys are set by id: the related-object setter costs a router check
                 # and a cache per call, a few percent of a replay.
-                record.registered_by_id = None if actor is None else actor.pk
+                record.registered_by_id = actor_id
         reason = stored.reason if reason is None else reason
         record._history_user = actor
         record._history_date = stored.recorded_at

@@ -74,8 +74,8 @@ def _fields(table) -> list:
 def _rows_that_differ(table, live: str, replayed: str, limit: int) -> list[tuple[dict, int, int]]:
     """Rows that the live copy and the replay hold a different number of times, each with both
     counts. The database compares, so that memory stays flat however large the archive, and in
-    one grouping of both tables: two EXCEPTs of each table grouped on its own took twice as long
-    (the grouping on every column is nearly all of a comparison's cost)."""
+    one grouping of both tables: two EXCEPTs of each table grouped on its own took two to three
+    times as long (the grouping on every column is nearly all of a comparison's cost)."""
     quote = connection.ops.quote_name
     fields = _fields(table)
     listed = ", ".join(quote(field.column) for field in fields)

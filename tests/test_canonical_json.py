@@ -10,7 +10,7 @@ with hash_of_row's reading of model instances.
 import hashlib
 import json
 import string
-from datetime import UTC
+from datetime import UTC, datetime
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -246,3 +246,83 @@ def test_a_stored_rows_hash_is_its_model_instances_hash(
 def test_digest_is_sha256_of_the_canonical_form():
     value = {"b": [1, "é", None, True], "a": "\u2028"}
     assert digest(value) == hashlib.sha256(json_dumps_canonical(value)).hexdigest()
+
+
+# Hashes computed by the definition alone (json.dumps and hashlib, before orjson came in): a
+# later orjson, or a change here, that wrote other bytes would break every stored hash.
+KNOWN_DIGESTS = [
+    (
+        {
+            "names": [
+                {"name": "浙贛作戦", "primary": True},
+                {"name": "Чжэцзян", "primary": False},
+                {"name": "عملية"},
+            ],
+            "kind": "event",
+        },
+        "b5e1cd340fdd82f71513dc2800153c5abb59bd289e228f1d8de880bc9a3e8f6a",
+    ),
+    (
+        [
+            "tab\there",
+            "nul\x00",
+            "del\x7f",
+            "line\u2028sep",
+            'quote"back\\slash',
+            "bom\ufeff",
+            "emoji\U0001f600",
+        ],
+        "6c7d792de7caf71f39c17bb2502085482f974b888e076b286ce45bb75f513da5",
+    ),
+    (
+        [0, -1, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, True, None],
+        "628e1d50d7a92cd2aab1484b72f513749f58b588e5f9949c0674d1c15533d3db",
+    ),
+    ([0.1, 1e16, 1e-05, -0.0], "893e095fd581fa0fb966097a7e6ba6efbb0b783b265d5c5197a1a396e88e785f"),
+    (
+        {"b": 1, "B": 2, "": 3, "\ue000": 4, "\U0001f600": 5, "a\x00": 6},
+        "e4822707dfdb35f90140dff575cd4438593d3c884d385f1606d35d6cbc9b4e65",
+    ),
+]
+
+
+def test_digests_are_the_ones_computed_before_orjson():
+    for value, known in KNOWN_DIGESTS:
+        assert digest(value) == known, value
+
+
+def test_an_event_hash_is_the_one_computed_before_orjson():
+    arguments = dict(
+        position=42,
+        stream_id="6f1c0e64-1b7e-4a52-9d7e-3c4f9b0c2a11",
+        stream_type="claim",
+        version=3,
+        event_type="ClaimRevised",
+        schema_version=1,
+        previous_hash="0" * 64,
+    )
+    data, metadata = (
+        KNOWN_DIGESTS[0][0],
+        {"actor_id": 7, "reason": "Recounted — per the 1946 report"},
+    )
+    moment = datetime(1942, 9, 30, 23, 59, 59, 123456, tzinfo=UTC)
+    known = "044f92ae5b96d3d0488aa5543b2c05e736b09a4292b6b8a35b799c43f429d0bf"
+    assert event_hash(data=data, metadata=metadata, recorded_at=moment, **arguments) == known
+    stored = stored_event_hash(
+        data_json=json.dumps(data),
+        metadata_json=json.dumps(metadata),
+        recorded_at=canonical_time(moment),
+        **arguments,
+    )
+    assert stored == known
+
+
+def test_values_nested_deeper_than_a_walk_can_go_are_written_as_json_writes_them():
+    nested: list = ["bottom"]
+    for _ in range(400):
+        nested = [nested]
+    metadata = {"actor_id": 1, "x": nested}
+    assert canonical_json(metadata) == json_dumps_canonical(metadata)
+    assert json.loads(dumps_json(metadata)) == metadata
+    text = json.dumps(metadata)
+    assert load_json(text) == json.loads(text)

@@ -142,7 +142,8 @@ def test_verify_archive_names_the_tampered_position(archivist):
     )
     with pytest.raises(CommandError, match=f"position {events[3].position}: {WRONG_HASH}"):
         call_command("verify_archive", "--no-progress")
-    # The read-ahead has let go of the connection.
+    # The read-ahead has stopped and let go of the connection.
+    assert not any(thread.name == "chain-check-read-ahead" for thread in threading.enumerate())
     assert verify_chain(iter_log()).first_bad_position == events[3].position
 
 
