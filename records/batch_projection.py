@@ -22,7 +22,7 @@ from itertools import islice
 from operator import attrgetter
 
 from records import events as ev
-from records.bulk_write import insert_values
+from records.bulk_write import insert_rows, insert_values
 from records.event_store import EventRow
 from records.models import Claim, Fact, PublishedClaim, ReviewComment, Source, StoredEvent, Subject
 from records.models.projections import fact_id_for
@@ -111,7 +111,7 @@ class BatchProjector(Projector):
             model: {} for model in PROJECTION_MODELS
         }
         self._history: dict[type, list[tuple]] = {model: [] for model in self._history_fields}
-        self._comments: list[ReviewComment] = []
+        self._comments: list[dict] = []
         self._uuids: dict[str, uuid.UUID] = {}  # ids given as text, parsed
 
     def _key(self, model, pk) -> tuple[type, uuid.UUID]:
@@ -190,8 +190,8 @@ class BatchProjector(Projector):
                 )
             )
 
-    def _insert(self, row) -> None:
-        self._comments.append(row)
+    def _insert_comment(self, columns: dict) -> None:
+        self._comments.append(columns)
 
     def flush(self) -> None:
         """Write the page: changed records, their history rows, the comments."""
@@ -209,7 +209,7 @@ class BatchProjector(Projector):
             columns = [*self._history_fields[model], *_HISTORY_STAMP]
             # A record's JSON values are one object in each of its history rows of a page.
             insert_values(self._history_models[model], columns, rows, shared_json=True)
-        self._insert_records(ReviewComment, self._comments)
+        insert_rows(ReviewComment, self._comments)
         self._start_page()
 
     def _insert_records(self, model, records: Iterable) -> None:

@@ -11,10 +11,8 @@ this one is checked. The reads go through psycopg's own connection, so Django's 
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing, suppress
+from contextlib import closing
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
@@ -28,6 +26,7 @@ from records.hashing import (
     stored_event_hash,
 )
 from records.models import StoredEvent
+from records.read_ahead import read_ahead
 
 # A page's rows, in this order: what the hash covers, and the two stored hashes.
 _COLUMNS = (
@@ -128,44 +127,10 @@ def _pages(read_page: ReadPage) -> Iterator[list[tuple]]:
         after = page[-1][0]
 
 
-def _read_ahead(read_page: ReadPage) -> Iterator[list[tuple]]:
-    """``_pages(read_page)``, read in a thread up to two pages ahead. While Python checks a page,
-    the server writes the next and psycopg waits for it without holding the GIL: the wait was a
-    third of the time."""
-    pages: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def read_all() -> None:
-        try:
-            for page in _pages(read_page):
-                pages.put(page)
-                if stop.is_set():
-                    return
-            pages.put([])
-        except BaseException as error:  # raised again in the checking thread
-            pages.put(error)
-
-    reader = threading.Thread(target=read_all, name="chain-check-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while page := pages.get():
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        # Stopped early (a broken link) or done: let the reader finish its query and see the
-        # stop, taking what it puts so that it never blocks, before anyone else uses the
-        # connection.
-        stop.set()
-        while reader.is_alive():
-            with suppress(queue.Empty):
-                pages.get(timeout=0.01)
-        reader.join()
-
-
 def _log_pages(page_size: int) -> Iterator[list[tuple]]:
     if connection.vendor == "postgresql":
-        return _read_ahead(_postgresql_reader(page_size))
+        # While Python checks a page, the server writes the next: the wait was a third of the time.
+        return read_ahead(_pages(_postgresql_reader(page_size)), name="chain-check-read-ahead")
     return _pages(_sqlite_reader(page_size))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -44,7 +45,10 @@ def rebuild(on_event: Callable[[], None] | None = None, *, page_size: int = PAGE
     """Replay the whole log into empty read models, history included. Returns events replayed."""
     with transaction.atomic():
         clear_projections()
-        return project(iter_log_rows(), on_event, page_size=page_size)
+        # closing, inside the transaction: if projecting fails, the log's read-ahead thread
+        # stops before the rollback uses the connection.
+        with closing(iter_log_rows()) as events:
+            return BatchProjector().project(events, on_event, page_size=page_size)
 
 
 @dataclass(frozen=True)

@@ -174,23 +174,3 @@ def test_a_time_python_cannot_hold_has_no_canonical_form(postgres_only, db, mome
             f"SELECT {expression} FROM (SELECT %s::timestamptz AS moment) AS given", [moment]
         )
         assert cursor.fetchone()[0] is None
-
-
-def test_the_read_ahead_passes_on_a_readers_error():
-    def read_page(after):
-        if after:
-            raise RuntimeError("the database went away")
-        return [(1,)]
-
-    pages = chain_check._read_ahead(read_page)
-    assert next(pages) == [(1,)]
-    with pytest.raises(RuntimeError, match="went away"):
-        next(pages)
-
-
-def test_a_read_ahead_stopped_early_ends_its_thread():
-    started = threading.active_count()
-    pages = chain_check._read_ahead(lambda after: [(after + 1,)])  # an endless log
-    assert next(pages) == [(1,)]
-    pages.close()
-    assert threading.active_count() == started

@@ -15,6 +15,7 @@ import functools
 import io
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import event as label_example
 from hypothesis import strategies as st
@@ -1888,3 +1889,45 @@ def test_a_replay_in_pages_of_any_size_gives_the_live_state(archivist, reviewer,
     assert rebuild(page_size=page_size) == StoredEvent.objects.count()
     replayed = snapshot()
     assert replayed == live, describe_differences(live, replayed)
+
+
+def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_claims, monkeypatch):
+    """The log is read a page ahead in a thread on PostgreSQL (records.read_ahead); a failure
+    part way must stop that thread before the rollback uses the connection."""
+    from records import replay
+    from records.batch_projection import BatchProjector
+    from records.event_store import iter_log_rows
+
+    assert StoredEvent.objects.count() > 6
+    live = {table: table.objects.count() for table in projection_tables()}
+    handled = []
+    handle = BatchProjector.handle
+
+    def fail_on_the_third_event(self, event, stored):
+        handled.append(stored.position)
+        if len(handled) == 3:
+            raise RuntimeError("a projection failed")
+        return handle(self, event, stored)
+
+    monkeypatch.setattr(BatchProjector, "handle", fail_on_the_third_event)
+    # One event a page, so that the reader is still pages ahead when the projection fails.
+    monkeypatch.setattr(replay, "iter_log_rows", functools.partial(iter_log_rows, page_size=1))
+
+    reading_at_rollback = []
+    roll_back = connection.savepoint_rollback
+
+    def note_the_reader_then_roll_back(savepoint):
+        reading_at_rollback.append(
+            any(thread.name == "log-read-ahead" for thread in threading.enumerate())
+        )
+        return roll_back(savepoint)
+
+    monkeypatch.setattr(connection, "savepoint_rollback", note_the_reader_then_roll_back)
+
+    with pytest.raises(RuntimeError, match="a projection failed"):
+        rebuild(page_size=2)
+
+    assert reading_at_rollback == [False]
+    assert {table: table.objects.count() for table in projection_tables()} == live
+    monkeypatch.setattr(BatchProjector, "handle", handle)
+    assert check_replay().ok
