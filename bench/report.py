@@ -375,6 +375,21 @@ archives of 10k and 50k events:
   (`records/json_codec.py`): about 9% off a replay of a 120k-event archive on the means of two
   runs each, side by side with the code before, in alternation (10,115 and 9,619 events/s
   before, 10,344 and 11,248 after: noisy, the pairs differ by 2% and 17%).
+  Then, measured the same way on another machine (2026-12-01, where the same archive replays at
+  about 3,500 events/s, so compare the ratios): the replay reads the log a page ahead in a thread
+  (`records/read_ahead.py`), review comments are projected as rows of values instead of model
+  instances, and the progress bar moves every 100 events instead of every one (rich's `advance`
+  was 3% of a replay): about 7% (3,520 and 3,400 events/s before, 3,746 and 3,644 after). Two
+  ideas measured there and dropped: dropping the projection tables' 58 secondary indexes and 28
+  foreign keys for a rebuild and restoring them after gained 3% (30.4 s against 31.5 s), too
+  little for locking every reader out of those tables meanwhile; psycopg's `QueuedLibpqWriter`
+  (COPY's writing to the socket in a thread) lost 8%. The profile after these: COPY 43% of the
+  replay's thread (formatting rows 19%, of which the history rows are three quarters; waiting
+  on the socket for the server 12%), the handlers 29% (building Django model instances for new
+  records most of it), reading records ahead 8% (`in_bulk` building instances), decoding the
+  events 6%. So Python is what bounds rebuild; plain rows instead of model instances, and COPY
+  in binary (measured earlier: 40% less client time, but every UUID, JSON and date value must
+  first be coerced to its column's exact type) are the next steps.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
