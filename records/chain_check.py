@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from operator import itemgetter
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 
 from records.hashing import (
     BROKEN_LINK,
@@ -26,7 +27,7 @@ from records.hashing import (
     stored_event_hash,
 )
 from records.models import StoredEvent
-from records.read_ahead import read_ahead
+from records.read_ahead import borrowed_query, pages_after, read_ahead
 
 # A page's rows, in this order: what the hash covers, and the two stored hashes.
 _COLUMNS = (
@@ -81,19 +82,10 @@ def _postgresql_reader(page_size: int) -> ReadPage:
             ),
         }
     )
-    # Read through psycopg's own connection, which the read-ahead thread borrows (Django's
-    # ``connection`` is per thread): the same session and transaction, and no one else uses it
-    # meanwhile. Django has psycopg give jsonb as text, as stored_event_hash wants it.
-    wrapper = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy's in the reader
-    wrapper.ensure_connection()
-    database = wrapper.connection
-
-    def read_page(after: int) -> list[tuple]:
-        with wrapper.wrap_database_errors, database.cursor() as cursor:
-            cursor.execute(sql, [after, page_size])
-            return cursor.fetchall()
-
-    return read_page
+    # Read through psycopg's own connection, which the read-ahead thread borrows. Django has
+    # psycopg give jsonb as text, as stored_event_hash wants it.
+    fetch = borrowed_query(sql)
+    return lambda after: fetch([after, page_size])
 
 
 def _sqlite_reader(page_size: int) -> ReadPage:
@@ -120,18 +112,12 @@ def _sqlite_reader(page_size: int) -> ReadPage:
     return read_page
 
 
-def _pages(read_page: ReadPage) -> Iterator[list[tuple]]:
-    after = 0
-    while page := read_page(after):
-        yield page
-        after = page[-1][0]
-
-
 def _log_pages(page_size: int) -> Iterator[list[tuple]]:
     if connection.vendor == "postgresql":
         # While Python checks a page, the server writes the next: the wait was a third of the time.
-        return read_ahead(_pages(_postgresql_reader(page_size)), name="chain-check-read-ahead")
-    return _pages(_sqlite_reader(page_size))
+        pages = pages_after(_postgresql_reader(page_size), 0, itemgetter(0))
+        return read_ahead(pages, name="chain-check-read-ahead")
+    return pages_after(_sqlite_reader(page_size), 0, itemgetter(0))
 
 
 def check_log_chain(

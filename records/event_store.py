@@ -14,8 +14,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from operator import attrgetter
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from records.db_privileges import APPEND_LOCK_FUNCTION
@@ -23,7 +25,7 @@ from records.events import DomainEvent, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.json_codec import load_json
 from records.models import StoredEvent
-from records.read_ahead import read_ahead
+from records.read_ahead import borrowed_query, pages_after, read_ahead
 
 
 class _Expectation:
@@ -272,39 +274,21 @@ def _row_page(after: int, limit: int) -> list[EventRow]:
 def _row_pages_postgresql(after: int, limit: int) -> Iterator[list[EventRow]]:
     # Straight from psycopg: values_list would pass every value through its field's converter,
     # a third of the read, where only the JSON columns need one (Django has psycopg give jsonb
-    # as text, for JSONField to decode). Through psycopg's own connection, taken here, in the
-    # caller's thread (Django's ``connection`` is per thread), for the read-ahead thread to
-    # borrow: the same session and transaction.
+    # as text, for JSONField to decode). On the caller's connection, for the read-ahead thread.
     quote = connection.ops.quote_name
     columns = ", ".join(quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS)
-    sql = (
+    fetch = borrowed_query(
         f"SELECT {columns} FROM {quote(StoredEvent._meta.db_table)} "
         f"WHERE {quote('position')} > %s ORDER BY {quote('position')} LIMIT %s"
     )
-    wrapper = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy's in the reader
-    wrapper.ensure_connection()
-    database = wrapper.connection
 
-    def pages(after: int) -> Iterator[list[EventRow]]:
-        while True:
-            with wrapper.wrap_database_errors, database.cursor() as cursor:
-                cursor.execute(sql, [after, limit])
-                rows = cursor.fetchall()
-            if not rows:
-                return
-            yield [
-                EventRow(position, version, kind, schema, load_json(data), load_json(meta), at)
-                for position, version, kind, schema, data, meta, at in rows
-            ]
-            after = rows[-1][0]
+    def read_page(after: int) -> list[EventRow]:
+        return [
+            EventRow(position, version, kind, schema, load_json(data), load_json(meta), at)
+            for position, version, kind, schema, data, meta, at in fetch([after, limit])
+        ]
 
-    return pages(after)
-
-
-def _row_pages(after: int, limit: int) -> Iterator[list[EventRow]]:
-    while page := _row_page(after, limit):
-        yield page
-        after = page[-1].position
+    return pages_after(read_page, after, attrgetter("position"))
 
 
 def iter_log_rows(after: int = 0, *, page_size: int = 5000) -> Iterator[EventRow]:
@@ -314,7 +298,7 @@ def iter_log_rows(after: int = 0, *, page_size: int = 5000) -> Iterator[EventRow
     if connection.vendor == "postgresql":
         pages = read_ahead(_row_pages_postgresql(after, page_size), name="log-read-ahead")
     else:
-        pages = _row_pages(after, page_size)
+        pages = pages_after(partial(_row_page, limit=page_size), after, attrgetter("position"))
     with closing(pages):
         for page in pages:
             yield from page

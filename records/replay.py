@@ -46,7 +46,8 @@ def rebuild(on_event: Callable[[], None] | None = None, *, page_size: int = PAGE
     with transaction.atomic():
         clear_projections()
         # closing, inside the transaction: if projecting fails, the log's read-ahead thread
-        # stops before the rollback uses the connection.
+        # stops before the rollback uses the connection. Not through project(): its own
+        # atomic block would roll back to its savepoint while the reader still ran.
         with closing(iter_log_rows()) as events:
             return BatchProjector().project(events, on_event, page_size=page_size)
 
