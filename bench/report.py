@@ -396,16 +396,18 @@ archives of 10k and 50k events:
   the turn-taking: the next steps are the server writing one page while Python projects the
   next (which needs the page's records kept across pages, since the next page's reads must see
   them), then plain rows instead of model instances.
-  Since then (the same machine and the same way, 2026-12-01, on a 160k-event archive), COPY
-  goes in PostgreSQL's binary format (`records/bulk_write.py`), each column's type read from
-  the table once: psycopg packs times, numbers and ids as they are stored instead of printing
-  them for the server to parse back. Ids that events carry as text are packed straight from
-  their hex digits: parsing each into a `UUID` first cost 12% of the replay, more than the
-  binary format saved. Over nine alternating pairs the replay went from a median of 4,463 to
-  4,894 events/s (+10%; single runs spread from 4,207 to 6,064) and the replay's own CPU from
-  25.5–27.5 s to 18.0–23.6 s (the last three pairs). The bulk import's append step took 13%
-  less (medians of four runs of 20,000 lines, 2.36 s and 2.05 s), its whole run no measurable
-  less: its projecting writes ids that arrive as text.
+  COPY in PostgreSQL's binary format was then measured the same way (2026-12-01) and not
+  kept. psycopg packs times, numbers and ids as they are stored instead of printing them for the
+  server to parse back: on a 160k-event archive, over nine alternating pairs, the replay went
+  from a median of 4,463 to 4,894 events/s (+10%). But binary COPY gives up the server's checks
+  of a packed value, and psycopg's binary dumpers are lenient: a review of that change found an
+  integer too large for its int4 column stored wrapped round (a rehashed, forged export restored
+  a revision of 2³² + 2 as 2), any truthy value stored as true, and ids taken in forms
+  PostgreSQL refuses. With dumpers as strict as the server's text input (integers, booleans and
+  ids packed in Python), six alternating pairs on the same archive grown to 340k events gave
+  3,452 events/s before and 3,464 after, the replay's CPU 2% less: nothing measurable left.
+  `tests/test_bulk_write.py` and the restore's tests now check that such values are refused,
+  as text COPY refuses them.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every

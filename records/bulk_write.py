@@ -6,10 +6,6 @@ quotes it into the SQL text: about 200 µs a row on these wide tables, more than
 itself. PostgreSQL's COPY takes the rows as they are (psycopg adapts UUIDs, times, dates and
 decimals natively; only JSON columns need serialising first, as the JSONField would) and the
 server inserts while the next rows are built.
-
-COPY goes in PostgreSQL's binary format, the column types read from the table once: psycopg then
-packs times, numbers and ids as they are stored, without printing each one as text for the server
-to parse back (about half of psycopg's time per row, and less work for the server).
 """
 
 from __future__ import annotations
@@ -17,12 +13,10 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from django.db import connection, models
-from psycopg import adapt, postgres, pq
 
 from records.json_codec import dumps_json
 
@@ -55,46 +49,6 @@ def _once_per_object(dump):
     return dump_once
 
 
-class _UuidDumper(adapt.Dumper):
-    """A uuid column's value in binary COPY, from a UUID or from its text: events carry ids as
-    text, rows read from the database as UUIDs."""
-
-    format = pq.Format.BINARY
-    oid = postgres.types["uuid"].oid
-
-    def dump(self, obj):
-        if isinstance(obj, uuid.UUID):
-            return obj.bytes
-        # Ids as events carry them, 8-4-4-4-12 hex digits, are packed directly: parsing each
-        # into a UUID cost more than the rest of the row. Any other form is parsed.
-        if len(obj) == 36 and obj[8] == obj[13] == obj[18] == obj[23] == "-":
-            try:
-                return bytes.fromhex(obj.replace("-", ""))
-            except ValueError:
-                pass  # parsed below, for its error
-        return uuid.UUID(obj).bytes
-
-
-class _JsonbTextDumper(adapt.Dumper):
-    """A jsonb column's value in binary COPY, from the JSON text that ``_copy`` serialised
-    with the JSONField's own encoder: jsonb's format version, then the text."""
-
-    format = pq.Format.BINARY
-    oid = postgres.types["jsonb"].oid
-
-    def dump(self, obj):
-        return b"\x01" + obj.encode()
-
-
-@functools.cache
-def _column_types(table: str, names: str) -> list[int]:
-    """The type oids of a table's columns. Binary COPY has the server apply no cast, so each
-    value must be packed as its column's very type (int4, not int8; varchar, not text)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {names} FROM {table} LIMIT 0")
-        return [column.type_code for column in cursor.description]
-
-
 def _copy(model, columns: Sequence[str], rows: Iterable[Sequence], shared_json: bool) -> None:
     fields = [model._meta.get_field(name) for name in columns]
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
@@ -105,23 +59,20 @@ def _copy(model, columns: Sequence[str], rows: Iterable[Sequence], shared_json: 
         if isinstance(field, models.JSONField)
     ]
     table = connection.ops.quote_name(model._meta.db_table)
-    types = _column_types(table, names)
     # The raw cursor's errors are psycopg's; Django's wrapper makes them django.db errors
     # (an IntegrityError for a duplicate key, say).
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        raw = cursor.cursor
-        # This cursor's own: by type oid only, which is how set_types picks a column's dumper.
-        raw.adapters.register_dumper(None, _UuidDumper)
-        raw.adapters.register_dumper(None, _JsonbTextDumper)
-        with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            write_row = copy.write_row
-            for row in rows:
-                if json_columns:
-                    row = list(row)
-                    for index, dump in json_columns:
-                        row[index] = dump(row[index])
-                write_row(row)
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        write_row = copy.write_row
+        for row in rows:
+            if json_columns:
+                row = list(row)
+                for index, dump in json_columns:
+                    row[index] = dump(row[index])
+            write_row(row)
 
 
 def _bulk_create(

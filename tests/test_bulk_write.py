@@ -1,12 +1,13 @@
-"""records.bulk_write: rows inserted in bulk (binary COPY on PostgreSQL, bulk_create elsewhere)
-are stored with exactly the values given, whatever form an id arrives in."""
+"""records.bulk_write: rows inserted in bulk (COPY on PostgreSQL, bulk_create elsewhere) are
+stored with exactly the values given, whatever form an id arrives in, and a value that its
+column cannot hold is refused, never stored as something else."""
 
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import DataError, transaction
 
 from records import bulk_write
 from records.models import Claim
@@ -106,8 +107,14 @@ def test_every_column_type_is_stored_as_given(insert):
 
 @pytest.mark.parametrize(
     "form",
-    [str, lambda id_: str(id_).upper(), lambda id_: f"{{{id_}}}", lambda id_: id_.hex],
-    ids=["canonical", "upper case", "braces", "bare hex"],
+    [
+        str,
+        lambda id_: str(id_).upper(),
+        lambda id_: f"{{{id_}}}",
+        lambda id_: id_.hex,
+        lambda id_: "-".join(id_.hex[start : start + 4] for start in range(0, 32, 4)),
+    ],
+    ids=["canonical", "upper case", "braces", "bare hex", "hyphens between fours"],
 )
 def test_an_id_given_as_text_in_any_form_uuid_takes_is_stored_as_that_id(insert, form):
     record_id, subject_id = uuid.uuid4(), uuid.uuid4()
@@ -117,14 +124,26 @@ def test_an_id_given_as_text_in_any_form_uuid_takes_is_stored_as_that_id(insert,
     assert (stored["id"], stored["subject_id"]) == (record_id, subject_id)
 
 
+BAD_ID = "0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24"
+
+
 @pytest.mark.parametrize(
-    "bad_id",
-    ["not-an-id", "0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d2g", "0f7d3c1e 2b8a-4c55-9e61-5a1f0b7c9d24"],
+    ("column", "value"),
+    [
+        # Integers beyond the column's width must not wrap round.
+        ("revision", 2**31),
+        ("quote_start", -(2**31) - 1),
+        ("last_position", 2**63),
+        # Ids in forms that Python's uuid reads and PostgreSQL does not.
+        ("subject_id", "not-an-id"),
+        ("subject_id", f"urn:uuid:{BAD_ID}"),
+        ("subject_id", BAD_ID.replace("-", "_")),
+        ("subject_id", BAD_ID[:-1] + "\u0663"),  # an Arabic-Indic digit
+        ("subject_id", BAD_ID[:-2] + "-4"),  # 36 characters, 31 digits
+    ],
+    ids=repr,
 )
-def test_a_malformed_id_is_refused_and_nothing_is_stored(postgres_only, db, bad_id):
-    good = _row(uuid.uuid4())
-    bad = _row(uuid.uuid4(), subject_id=bad_id)
-    rows = [list(good.values()), list(bad.values())]
-    with pytest.raises(ValueError), transaction.atomic():
-        bulk_write.insert_values(HistoricalClaim, COLUMNS, rows)
-    assert not HistoricalClaim.objects.exists()
+def test_a_value_its_column_cannot_hold_is_refused_not_changed(postgres_only, db, column, value):
+    row = _row(uuid.uuid4(), **{column: value})
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_write.insert_values(HistoricalClaim, COLUMNS, [list(row.values())])

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DataError, connection
 
 from records import append_only, commands
 from records.commands.claims import current_fields
@@ -421,6 +421,21 @@ def _row(record):
     return SimpleNamespace(**fields)
 
 
+def _rehash_from(lines: list[bytes], index: int) -> None:
+    """Rehash the chain from the event on line ``index`` (0-based) to the end, and the header
+    and trailer with it: a forger who rewrites the whole tail, so that every hash holds."""
+    events = [json.loads(line) for line in lines[1:-1]]
+    previous = events[index - 2]["hash"] if index > 1 else GENESIS_HASH
+    for event in events[index - 1 :]:
+        event["previous_hash"] = previous
+        event["hash"] = previous = hash_of_row(_row(event), previous)
+    header, trailer = json.loads(lines[0]), json.loads(lines[-1])
+    header["last_hash"] = trailer["last_hash"] = previous
+    body = [encode_line(header), *(encode_line(event) for event in events)]
+    trailer["sha256"] = hashlib.sha256(b"".join(body)).hexdigest()
+    lines[:] = [*body, encode_line(trailer)]
+
+
 def swap_lines(lines):
     index = _event_line(lines, 10)
     lines[index], lines[index + 1] = lines[index + 1], lines[index]
@@ -633,6 +648,23 @@ def test_check_finds_the_same_damage_without_the_database(exported, tmp_path, da
 
     with pytest.raises(CommandError, match=f"line {line}\\b.*{re.escape(reason)}"):
         import_events(damaged, "--check")
+
+
+def test_a_rehashed_forgery_that_the_read_models_cannot_hold_is_refused(exported, postgres_only):
+    # A review comment's revision beyond int4 must not be stored wrapped round. PostgreSQL's
+    # columns have widths to refuse it; SQLite's integers take it.
+    lines = read_lines(exported)
+    position = StoredEvent.objects.filter(event_type="ChangesRequested")[0].position
+    index = _event_line(lines, position)
+    _edit(lines, index, lambda event: event["data"].update(revision=2**32 + 2))
+    _rehash_from(lines, index)
+    empty_the_database()
+
+    with pytest.raises(DataError, match="out of range"):
+        restore(lines)
+
+    assert not StoredEvent.objects.exists()
+    assert projections_are_empty()
 
 
 def test_check_passes_an_intact_file(exported):

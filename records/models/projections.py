@@ -10,7 +10,6 @@ Sources, subjects and claims each have two faces:
   the record's published history, and ``history.as_of`` gives what was public at any time.
 """
 
-import functools
 import uuid
 
 from django.conf import settings
@@ -243,9 +242,6 @@ class Property(Projection):
 FACT_NAMESPACE = uuid.UUID("6f1c9a3e-1d0b-4c55-9a57-2f4f6c0e9b11")
 
 
-# Remembered: a replay derives each claim's fact id twice (to read the fact ahead, and in the
-# handler), and most facts have several claims. Bounded, so a replay's memory stays flat.
-@functools.lru_cache(maxsize=2**16)
 def fact_id_for(subject_id, property_id) -> uuid.UUID:
     """A fact is identified by its subject and property, so its id is derived from both."""
     return uuid.uuid5(FACT_NAMESPACE, f"{subject_id}:{property_id}")
