@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 
 from records import bulk_write
 from records.models import Claim
@@ -28,7 +28,7 @@ def _row(record_id, **given) -> dict:
     row = {
         "id": record_id,
         "version": 7,
-        "last_position": 2**40,  # beyond int4: packed as the column's bigint
+        "last_position": 2**40,  # beyond int4: the column is a bigint
         "registered_at": when,
         "updated_at": when,
         "status": "published",
@@ -76,8 +76,6 @@ def _row(record_id, **given) -> dict:
 def insert(request, monkeypatch, db):
     """Both ways in: COPY (on PostgreSQL) and bulk_create (what SQLite uses)."""
     if request.param == "copy":
-        from django.db import connection
-
         if connection.vendor != "postgresql":
             pytest.skip("COPY is PostgreSQL's")
     else:
@@ -116,7 +114,7 @@ def test_every_column_type_is_stored_as_given(insert):
     ],
     ids=["canonical", "upper case", "braces", "bare hex", "hyphens between fours"],
 )
-def test_an_id_given_as_text_in_any_form_uuid_takes_is_stored_as_that_id(insert, form):
+def test_an_id_given_as_text_in_any_form_postgresql_takes_is_stored_as_that_id(insert, form):
     record_id, subject_id = uuid.uuid4(), uuid.uuid4()
     row = _row(form(record_id), subject_id=form(subject_id))
     bulk_write.insert_values(HistoricalClaim, COLUMNS, [list(row.values())])
@@ -124,7 +122,7 @@ def test_an_id_given_as_text_in_any_form_uuid_takes_is_stored_as_that_id(insert,
     assert (stored["id"], stored["subject_id"]) == (record_id, subject_id)
 
 
-BAD_ID = "0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24"
+AN_ID = "0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24"
 
 
 @pytest.mark.parametrize(
@@ -134,12 +132,12 @@ BAD_ID = "0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24"
         ("revision", 2**31),
         ("quote_start", -(2**31) - 1),
         ("last_position", 2**63),
-        # Ids in forms that Python's uuid reads and PostgreSQL does not.
+        # Malformed ids, some in forms that Python's uuid reads and PostgreSQL does not.
         ("subject_id", "not-an-id"),
-        ("subject_id", f"urn:uuid:{BAD_ID}"),
-        ("subject_id", BAD_ID.replace("-", "_")),
-        ("subject_id", BAD_ID[:-1] + "\u0663"),  # an Arabic-Indic digit
-        ("subject_id", BAD_ID[:-2] + "-4"),  # 36 characters, 31 digits
+        ("subject_id", f"urn:uuid:{AN_ID}"),
+        ("subject_id", AN_ID.replace("-", "_")),
+        ("subject_id", AN_ID[:-1] + "\u0663"),  # an Arabic-Indic digit
+        ("subject_id", AN_ID[:-2] + "-4"),  # 36 characters, 31 digits
     ],
     ids=repr,
 )
