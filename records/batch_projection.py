@@ -221,16 +221,64 @@ class BatchProjector(Projector):
     ) -> int:
         """Project stored events (or EventRows, as a replay reads them) in position order, a
         page at a time. Call inside a transaction: a page half written must not be seen, nor
-        survive an error."""
+        survive an error. Any error is raised as ``ProjectionFailed``, naming the event (or,
+        when the database refuses a page's rows, the page's events), its cause chained."""
         projected = 0
         stream = iter(events)
+        # try blocks rather than a context manager per event: entering one costs nothing.
         while page := list(islice(stream, page_size)):
-            decoded = [(stored.domain_event(), stored) for stored in page]
-            self.read_ahead([event for event, _ in decoded])
-            for event, stored in decoded:
-                self.handle(event, stored)
-                projected += 1
-                if on_event is not None:
-                    on_event()
-            self.flush()
+            decoded = []
+            try:
+                for stored in page:
+                    decoded.append((stored.domain_event(), stored))
+            except Exception as error:
+                raise ProjectionFailed.because(error, stored) from error
+            try:
+                self.read_ahead([event for event, _ in decoded])
+            except Exception as error:
+                raise ProjectionFailed.because(
+                    error, page[0], page[-1], "the records they change could not be read"
+                ) from error
+            try:
+                for event, stored in decoded:
+                    self.handle(event, stored)
+                    projected += 1
+                    if on_event is not None:
+                        on_event()
+            except Exception as error:
+                raise ProjectionFailed.because(error, stored) from error
+            try:
+                self.flush()
+            except Exception as error:
+                raise ProjectionFailed.because(
+                    error, page[0], page[-1], "the records they make could not be written"
+                ) from error
         return projected
+
+
+class ProjectionFailed(Exception):
+    """An event that could not be projected, or a page of events whose records could not be
+    read or written (most often the database refusing a value in them): which, and why.
+
+    Whatever a projection raises becomes this: a forged or corrupt event can make a handler
+    fail in its own way (a record never registered, a number that is not one), and whoever
+    must act on it needs the event's position more than the exception's type."""
+
+    def __init__(self, reason: str, *, first_position: int, last_position: int) -> None:
+        self.reason, self.first_position, self.last_position = reason, first_position, last_position
+        if first_position == last_position:
+            where = f"the event at position {first_position}"
+        else:
+            where = f"the events at positions {first_position} to {last_position}"
+        super().__init__(f"{where}: {reason}")
+
+    @classmethod
+    def because(cls, error: Exception, first, last=None, what: str = "") -> ProjectionFailed:
+        """The failure of the stored event ``first``, or of the page ``first`` to ``last``."""
+        if last is None:
+            what, last = f"{first.event_type} could not be projected", first
+        return cls(
+            f"{what}: {type(error).__name__}: {error}",
+            first_position=first.position,
+            last_position=last.position,
+        )

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 
+from records.batch_projection import ProjectionFailed
 from records.bulk_write import insert_values
 from records.chain_check import check_log_chain
 from records.event_export import (
@@ -38,7 +39,7 @@ from records.event_export import (
     TRAILER_FIELDS,
 )
 from records.event_store import lock_log
-from records.events import EVENT_TYPES, load_event
+from records.events import EVENT_TYPES, data_type_problem, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 from records.replay import rebuild
@@ -246,9 +247,12 @@ def _event(record: dict, number: int) -> _Event:
     try:
         # What the replay will do with it: an event whose data its type cannot take is refused
         # here, at its own line, rather than half-way through the rebuild.
-        load_event(event.event_type, event.schema_version, dict(event.data))
+        loaded = load_event(event.event_type, event.schema_version, dict(event.data))
     except (TypeError, ValueError, KeyError) as error:
         raise refuse(f"{event.event_type}'s data does not fit its type: {error}") from None
+    problem = data_type_problem(type(loaded), vars(loaded))
+    if problem is not None:
+        raise refuse(f"{event.event_type}'s data does not fit its type: {problem}")
     return event
 
 
@@ -263,6 +267,10 @@ class ExportReader:
         self._digest = hashlib.sha256()
         self.line = 0  # the number of the last line read
         self.actor_ids: set = set()  # the accounts the events name (a handful: not per event)
+        # Whether the events' positions run 1, 2, 3, ... as a log's do: then position P is on
+        # line P + 1 (after the header), and a later refusal can name the line without keeping
+        # a line number per event.
+        self._gapless = True
         first = self._next()
         if first is None:
             raise RestoreRefused("the file is empty: an export starts with its header line")
@@ -316,6 +324,7 @@ class ExportReader:
                     line=self.line,
                     position=event.position,
                 )
+            self._gapless = self._gapless and event.position == previous_position + 1
             previous_hash, previous_position = event.hash, event.position
             count += 1
             if count > self.header.events:
@@ -329,6 +338,10 @@ class ExportReader:
             yield event
             if on_event is not None:
                 on_event()
+
+    def line_of(self, position: int) -> int | None:
+        """The line of the event at ``position``, once every event is read, if it can tell."""
+        return position + 1 if self._gapless else None
 
     def _trailer(self, record: dict, count: int, last_position: int, last_hash: str) -> None:
         number, header = self.line, self.header
@@ -469,7 +482,19 @@ def restore(
                 position=chain.first_bad_position,
             )
         with progress("Replaying", header.events) as tick:
-            report.replayed = rebuild(on_event=tick)
+            try:
+                report.replayed = rebuild(on_event=tick)
+            except ProjectionFailed as failed:
+                # Every event fits its type (checked as it was read), yet the replay cannot
+                # project it: a forged file whose events contradict each other, or a value the
+                # read models' columns cannot hold (the database names the page, not the row).
+                if failed.first_position != failed.last_position:
+                    raise RestoreRefused(f"the replay refused {failed}") from failed
+                raise RestoreRefused(
+                    f"the replay refused this event: {failed.reason}",
+                    line=reader.line_of(failed.first_position),
+                    position=failed.first_position,
+                ) from failed
         ids = {actor for actor in reader.actor_ids if _is_int(actor)}
         known = set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
         report.missing_accounts = sorted(ids - known, key=str)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
+import typing
+import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +87,68 @@ def load_event(type_name: str, schema_version: int, data: dict) -> DomainEvent:
         data = UPCASTERS[(type_name, version)](dict(data))
         version += 1
     return cls(**data)
+
+
+# The largest whole number a field may hold: the read models keep revisions in 4-byte columns.
+MAX_WHOLE_NUMBER = 2**31 - 1
+
+
+def data_type_problem(cls: type[DomainEvent], data: dict) -> str | None:
+    """What in ``data`` (current schema version, every field present) is not of its field's
+    declared type, or None. The dataclasses do not check types; an event read from a file that
+    was not written by Strata's own commands must be, before a replay builds read models of it."""
+    for name, expected in _field_types(cls).items():
+        value = data[name]
+        problem = _type_problem(value, expected)
+        if problem is None and name.endswith("_id") and not _is_canonical_uuid(value):
+            # Ids are stored as the text of a UUID, exactly as str(uuid) writes it.
+            problem = "a UUID in lowercase hex, 8-4-4-4-12 digits"
+        if problem is not None:
+            return f"{name} must be {problem}, not {value!r}"
+    return None
+
+
+def _is_canonical_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+@functools.cache
+def _field_types(cls: type[DomainEvent]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in _fields(cls)}
+
+
+def _type_problem(value, expected) -> str | None:
+    if isinstance(expected, types.UnionType):  # str | None, the only union the events use
+        options = typing.get_args(expected)
+        if value is None and type(None) in options:
+            return None
+        (expected,) = (option for option in options if option is not type(None))
+        problem = _type_problem(value, expected)
+        return None if problem is None else f"{problem} or null"
+    if typing.get_origin(expected) is Literal:
+        choices = typing.get_args(expected)
+        return None if value in choices else "one of " + ", ".join(map(repr, choices))
+    if expected is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if expected is int:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if whole and 1 <= value <= MAX_WHOLE_NUMBER:
+            return None
+        return f"a whole number from 1 to {MAX_WHOLE_NUMBER}"
+    if expected is str:
+        return None if isinstance(value, str) else "text"
+    if expected is dict:
+        return None if isinstance(value, dict) else "a JSON object"
+    if typing.get_origin(expected) is list:
+        (item,) = typing.get_args(expected)
+        if isinstance(value, list) and all(_type_problem(v, item) is None for v in value):
+            return None
+        return "a list of JSON objects" if item is dict else f"a list of {item.__name__}"
+    raise TypeError(f"no check for fields of type {expected!r}")
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -205,7 +270,7 @@ class ReviewEvent(DomainEvent):
 
     stream_field: ClassVar[str] = "record_id"
 
-    record_type: str  # source, subject or claim
+    record_type: Literal["source", "subject", "claim"]
     record_id: str
     revision: int  # the exact revision the event concerns
 

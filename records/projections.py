@@ -8,7 +8,7 @@ So a replay of the log rebuilds history rows equal to the live ones.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import singledispatchmethod
 
 from django.contrib.auth import get_user_model
@@ -189,14 +189,14 @@ class Projector:
         claim.value = value
         claim.value_type = value["type"]
         claim.original_wording = value["original"]
-        claim.quantity_best = _number(value.get("best"))
-        claim.quantity_lower = _number(value.get("lower"))
-        claim.quantity_upper = _number(value.get("upper"))
+        claim.quantity_best = _number(value, "best")
+        claim.quantity_lower = _number(value, "lower")
+        claim.quantity_upper = _number(value, "upper")
         claim.quantity_approximate = value.get("approximate")
         claim.unit = value.get("unit", "")
         claim.date_edtf = value.get("edtf", "")
-        claim.date_earliest = _day(value.get("earliest"))
-        claim.date_latest = _day(value.get("latest"))
+        claim.date_earliest = _day(value, "earliest")
+        claim.date_latest = _day(value, "latest")
         claim.text_value = value.get("text", "")
         claim.subject_value_id = value.get("subject_id")
         claim.source_id = citation["source_id"]
@@ -324,9 +324,21 @@ class Projector:
         return self._get(Claim, event.claim_id)
 
 
-def _number(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
+# The commands store numbers and days normalised; one that is not, in an event from elsewhere
+# (a forged restore), is refused naming its field.
 
 
-def _day(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
+def _number(value: dict, name: str) -> Decimal | None:
+    text = value.get(name)
+    try:
+        return None if text is None else Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"value.{name} must be a decimal number, not {text!r}") from None
+
+
+def _day(value: dict, name: str) -> date | None:
+    text = value.get(name)
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"value.{name} must be an ISO 8601 day, not {text!r}") from None

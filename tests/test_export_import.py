@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DataError, connection
+from django.db import connection
 
 from records import append_only, commands
 from records.commands.claims import current_fields
@@ -429,11 +429,95 @@ def _rehash_from(lines: list[bytes], index: int) -> None:
     for event in events[index - 1 :]:
         event["previous_hash"] = previous
         event["hash"] = previous = hash_of_row(_row(event), previous)
+    lines[1:-1] = [encode_line(event) for event in events]
+    _reseal(lines)
+
+
+def _reseal(lines: list[bytes]) -> None:
+    """Make the header and trailer agree with the events as they now stand: the last hash, and
+    the trailer's digest of every line before it."""
     header, trailer = json.loads(lines[0]), json.loads(lines[-1])
-    header["last_hash"] = trailer["last_hash"] = previous
-    body = [encode_line(header), *(encode_line(event) for event in events)]
-    trailer["sha256"] = hashlib.sha256(b"".join(body)).hexdigest()
-    lines[:] = [*body, encode_line(trailer)]
+    header["last_hash"] = trailer["last_hash"] = json.loads(lines[-2])["hash"]
+    lines[0] = encode_line(header)
+    trailer["sha256"] = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+    lines[-1] = encode_line(trailer)
+
+
+def _forged_data(name: str, event_type: str, refusal: str, changes: dict):
+    """A forger who changes the data of the first event of ``event_type`` and rehashes
+    everything after it: the chain holds, and the data no longer fits the event's type."""
+
+    def forge(lines):
+        position = StoredEvent.objects.filter(event_type=event_type).order_by("position")[0]
+        index = _event_line(lines, position.position)
+        _edit(lines, index, lambda event: event["data"].update(changes))
+        _rehash_from(lines, index)
+        return (
+            index + 1,
+            position.position,
+            f"{event_type}'s data does not fit its type: {refusal}",
+        )
+
+    forge.__name__ = name
+    return forge
+
+
+FORGED_DATA = [
+    _forged_data(
+        "a_revision_beyond_four_bytes",
+        "ChangesRequested",
+        "revision must be a whole number from 1 to 2147483647, not 4294967298",
+        {"revision": 2**32 + 2},
+    ),
+    _forged_data(
+        "a_revision_as_text",
+        "SubmittedForReview",
+        "revision must be a whole number from 1 to 2147483647, not '1'",
+        {"revision": "1"},
+    ),
+    _forged_data(
+        "a_flag_as_text",
+        "PropertyDefined",
+        "count must be true or false, not 'false'",
+        {"count": "false"},
+    ),
+    _forged_data(
+        "a_date_as_a_number",
+        "SourceRegistered",
+        "accessed must be text or null, not 20240101",
+        {"accessed": 20240101},
+    ),
+    _forged_data(
+        "names_as_plain_text",
+        "SubjectRegistered",
+        "names must be a list of JSON objects, not ['浙贛作戦']",
+        {"names": ["浙贛作戦"]},
+    ),
+    _forged_data(
+        "a_value_as_a_list",
+        "ClaimRegistered",
+        "value must be a JSON object, not [8]",
+        {"value": [8]},
+    ),
+    _forged_data(
+        "a_review_of_an_unknown_kind_of_record",
+        "SubmittedForReview",
+        "record_type must be one of 'source', 'subject', 'claim', not 'account'",
+        {"record_type": "account"},
+    ),
+    _forged_data(
+        "an_id_in_another_form",
+        "ClaimRetracted",
+        "claim_id must be a UUID in lowercase hex, 8-4-4-4-12 digits, not 'urn:uuid:",
+        {"claim_id": "urn:uuid:" + str(seed_id("claim", "airmen-shot-three"))},
+    ),
+    _forged_data(
+        "a_reason_that_is_not_text",
+        "ClaimRanked",
+        "reason must be text, not None",
+        {"reason": None},
+    ),
+]
 
 
 def swap_lines(lines):
@@ -616,6 +700,7 @@ DAMAGE = [
     tamper_both_counts,
     more_events_than_counted,
     a_line_after_the_trailer,
+    *FORGED_DATA,
 ]
 
 
@@ -650,19 +735,81 @@ def test_check_finds_the_same_damage_without_the_database(exported, tmp_path, da
         import_events(damaged, "--check")
 
 
-def test_a_rehashed_forgery_that_the_read_models_cannot_hold_is_refused(exported, postgres_only):
-    # A review comment's revision beyond int4 must not be stored wrapped round. PostgreSQL's
-    # columns have widths to refuse it; SQLite's integers take it.
+def _forge_and_empty(exported, event_type: str, change) -> tuple[list[bytes], int, int]:
+    """The export with the first ``event_type`` event's data changed by ``change`` and the rest
+    rehashed, and the database emptied for its restore; with that event's line and position."""
     lines = read_lines(exported)
-    position = StoredEvent.objects.filter(event_type="ChangesRequested")[0].position
+    position = StoredEvent.objects.filter(event_type=event_type).order_by("position")[0].position
     index = _event_line(lines, position)
-    _edit(lines, index, lambda event: event["data"].update(revision=2**32 + 2))
+    _edit(lines, index, lambda event: change(event["data"]))
     _rehash_from(lines, index)
     empty_the_database()
+    return lines, index + 1, position
 
-    with pytest.raises(DataError, match="out of range"):
+
+def _never_registered(data):
+    data["claim_id"] = str(uuid.uuid4())
+
+
+def _not_a_number(data):
+    data["value"]["best"] = "many"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change", "reason"),
+    [
+        (
+            "ClaimRevised",
+            _never_registered,
+            "ClaimRevised could not be projected: DoesNotExist: Claim ",
+        ),
+        (
+            "ClaimRegistered",
+            _not_a_number,
+            "ClaimRegistered could not be projected: ValueError: value.best must be a decimal "
+            "number, not 'many'",
+        ),
+    ],
+    ids=["a_revision_of_a_claim_never_registered", "a_quantity_that_is_not_a_number"],
+)
+def test_a_forgery_whose_events_fit_their_types_but_cannot_be_replayed_is_refused(
+    exported, tmp_path, event_type, change, reason
+):
+    """Rehashed, every event of the right types, and still impossible: the replay finds it, and
+    the refusal names the event's line, as any other; nothing is stored."""
+    lines, line, position = _forge_and_empty(exported, event_type, change)
+    forged = tmp_path / "forged.jsonl"
+    forged.write_bytes(b"".join(lines))
+
+    with pytest.raises(CommandError) as refused:
+        import_events(forged)
+
+    assert str(refused.value).startswith(
+        f"Nothing was imported: line {line} (position {position}): the replay refused this "
+        f"event: {reason}"
+    ), str(refused.value)
+    assert not StoredEvent.objects.exists()
+    assert projections_are_empty()
+
+
+def test_a_forgery_with_values_the_read_models_cannot_hold_is_refused(exported, postgres_only):
+    """A quote's offset beyond 4 bytes fits the event's type (the citation is any JSON object)
+    and cannot be stored in the claim's integer column: PostgreSQL refuses the replay's page,
+    and the refusal names its events and the column. SQLite's integers take the value."""
+
+    def offset_beyond_int4(data):
+        data["citation"]["start"] = 2**40
+
+    lines, _, position = _forge_and_empty(exported, "ClaimRegistered", offset_beyond_int4)
+
+    with pytest.raises(RestoreRefused) as refused:
         restore(lines)
 
+    message = str(refused.value)
+    assert message.startswith("the replay refused the events at positions 1 to "), message
+    assert "the records they make could not be written: DataError: " in message
+    assert "out of range for type integer" in message
+    assert "quote_start" in message
     assert not StoredEvent.objects.exists()
     assert projections_are_empty()
 
@@ -730,9 +877,7 @@ def test_a_repeated_event_id_is_refused_by_the_logs_constraints(archive, tmp_pat
     events = [json.loads(line) for line in lines[1:-1]]
     events[5]["event_id"] = events[4]["event_id"]
     lines[1:-1] = [encode_line(event) for event in events]
-    trailer = json.loads(lines[-1])
-    trailer["sha256"] = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
-    lines[-1] = encode_line(trailer)
+    _reseal(lines)
     empty_the_database()
 
     with pytest.raises(RestoreRefused, match="an event_id .* appears twice") as refusal:
@@ -750,11 +895,8 @@ def test_an_event_whose_data_its_type_cannot_take_is_refused_at_its_line(archive
     export_log(lines.append)
     events = [json.loads(line) for line in lines[1:-1]]
     events[2]["data"]["invented"] = "x"
-    previous = events[1]["hash"]
-    for event in events[2:]:  # the forger rehashes from there on
-        event["previous_hash"] = previous
-        event["hash"] = previous = hash_of_row(_row(event), previous)
     lines[1:-1] = [encode_line(event) for event in events]
+    _rehash_from(lines, 3)  # the forger rehashes from there on
     empty_the_database()
 
     with pytest.raises(RestoreRefused, match="data does not fit its type") as refusal:

@@ -1895,7 +1895,7 @@ def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_c
     """The log is read a page ahead in a thread on PostgreSQL (records.read_ahead); a failure
     part way must stop that thread before the rollback uses the connection."""
     from records import replay
-    from records.batch_projection import BatchProjector
+    from records.batch_projection import BatchProjector, ProjectionFailed
     from records.event_store import iter_log_rows
 
     assert StoredEvent.objects.count() > 6
@@ -1928,8 +1928,16 @@ def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_c
 
     monkeypatch.setattr(connection, "savepoint_rollback", note_the_reader_then_roll_back)
 
-    with pytest.raises(RuntimeError, match="a projection failed"):
+    with pytest.raises(ProjectionFailed) as failed:
         rebuild(page_size=2)
+
+    # The failure names the event and its cause.
+    third = StoredEvent.objects.order_by("position").values_list("position", "event_type")[2]
+    assert str(failed.value) == (
+        f"the event at position {third[0]}: {third[1]} could not be projected: RuntimeError: "
+        "a projection failed"
+    )
+    assert isinstance(failed.value.__cause__, RuntimeError)
 
     # On PostgreSQL the reader was pages ahead when the projection failed, and had stopped by
     # the time anything was rolled back. SQLite reads without a thread.
@@ -1938,3 +1946,44 @@ def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_c
     assert {table: table.objects.count() for table in projection_tables()} == live
     monkeypatch.setattr(BatchProjector, "handle", handle)
     assert check_replay().ok
+
+
+def test_a_log_that_cannot_be_replayed_is_named_by_rebuild_and_verify(seeded_claims, archivist):
+    """An event appended past the commands (here: a revision of a claim never registered)
+    keeps the chain intact and cannot be projected. Both commands name it and its cause, exit
+    non-zero, and leave the read models as they were."""
+    from records import events as ev
+    from records.event_store import NO_STREAM, append
+
+    never_registered = uuid.uuid4()
+    forged = append(
+        stream_id=never_registered,
+        expected_version=NO_STREAM,
+        events=[
+            ev.ClaimRevised(
+                claim_id=str(never_registered),
+                value={},
+                citation={},
+                attributed_to="",
+                note="",
+            )
+        ],
+        actor=archivist,
+    ).events[0]
+    live = {table: table.objects.count() for table in projection_tables()}
+    named = (
+        f"the event at position {forged.position}: ClaimRevised could not be projected: "
+        f"DoesNotExist: Claim {never_registered} is not projected"
+    )
+
+    with pytest.raises(CommandError) as rebuilt:
+        call_command("rebuild_projections", "--no-progress")
+    assert str(rebuilt.value) == (
+        f"Nothing was rebuilt (the read models are as they were): {named}"
+    )
+    assert {table: table.objects.count() for table in projection_tables()} == live
+
+    with pytest.raises(CommandError) as verified:
+        call_command("verify_archive", "--no-progress", stdout=io.StringIO())
+    assert str(verified.value) == f"A replay of the log fails: {named}"
+    assert {table: table.objects.count() for table in projection_tables()} == live

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from records.batch_projection import ProjectionFailed
 from records.chain_check import check_log_chain
 from records.progress import event_progress
 from records.replay import check_replay, event_count
@@ -24,8 +25,11 @@ class Command(BaseCommand):
                 f"({chain.checked} events before it are intact)."
             )
         self.stdout.write(f"Hash chain intact over {chain.checked} events.")
-        with event_progress("Replaying", total, enabled=not no_progress) as tick:
-            replay = check_replay(on_event=tick)
+        try:
+            with event_progress("Replaying", total, enabled=not no_progress) as tick:
+                replay = check_replay(on_event=tick)
+        except ProjectionFailed as failed:
+            raise CommandError(f"A replay of the log fails: {failed}") from failed
         if not replay.ok:
             raise CommandError(
                 "A replay of the log does not give the live read models:\n  "
