@@ -1819,6 +1819,30 @@ def test_check_replay_names_a_changed_row_on_both_sides(seeded_claims):
     ]
 
 
+def test_check_replay_names_the_earliest_rows_first_when_more_differ_than_it_lists(
+    seeded_claims, reviewer
+):
+    """Every claim changed behind the projector's back, and room to name two rows: the two are
+    the live and replayed faces of the claim whose last event is earliest, every time."""
+    # The claim that sorts first by id gets the latest event, so that the earliest is another.
+    first_by_id = min(Claim.objects.all(), key=lambda claim: claim.pk.hex)
+    commands.add_review_comment(
+        record_type="claim", record_id=first_by_id.pk, text="Seen.", actor=reviewer
+    )
+    Claim.objects.update(note="tampered")
+    earliest = Claim.objects.order_by("last_position").first()
+    assert earliest.pk != first_by_id.pk
+
+    differences = check_replay(limit=2).differences
+
+    assert differences == [
+        f"records.Claim: live row id={earliest.pk}, last event at position "
+        f"{earliest.last_position} is not what a replay gives",
+        f"records.Claim: a replay gives row id={earliest.pk}, last event at position "
+        f"{earliest.last_position} that is not live",
+    ]
+
+
 def test_check_replay_counts_rows_a_history_holds_twice_or_lacks(seeded_claims):
     """History rows are a multiset: a row written twice behind the projector's back, or one
     removed, is a difference, though every row's values are ones a replay gives."""
