@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import attrgetter
 
+from django.db import InterfaceError, InternalError, OperationalError
+
 from records import events as ev
 from records.bulk_write import insert_rows, insert_values
 from records.event_store import EventRow
@@ -130,14 +132,12 @@ class BatchProjector(Projector):
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def read_ahead(self, events: list) -> None:
-        """Read, one query per model, every stored record these events' handlers will need."""
+    def read_ahead(self, keys: Iterable[tuple[type, uuid.UUID]]) -> None:
+        """Read, one query per model, every stored record of ``keys`` (``_wanted``) not yet read."""
         wanted: dict[type, set[uuid.UUID]] = {}
-        for event in events:
-            for model, pk in _touched(event):
-                key = self._key(model, pk)
-                if key not in self._records and key not in self._absent:
-                    wanted.setdefault(model, set()).add(key[1])
+        for key in keys:
+            if key not in self._records and key not in self._absent:
+                wanted.setdefault(key[0], set()).add(key[1])
         for model, pks in wanted.items():
             found = model.objects.in_bulk(list(pks))
             for pk, record in found.items():
@@ -145,6 +145,10 @@ class BatchProjector(Projector):
                 self._records[key] = record
                 self._stored.add(key)
             self._absent.update((model, pk) for pk in pks - found.keys())
+
+    def _wanted(self, event) -> list[tuple[type, uuid.UUID]]:
+        """The records ``event``'s handler will read, as keys; an id that is not one raises."""
+        return [self._key(model, pk) for model, pk in _touched(event)]
 
     def _find(self, model, pk):
         key = self._key(model, pk)
@@ -227,28 +231,38 @@ class BatchProjector(Projector):
         stream = iter(events)
         # try blocks rather than a context manager per event: entering one costs nothing.
         while page := list(islice(stream, page_size)):
-            decoded = []
+            decoded, keys = [], []
             try:
                 for stored in page:
-                    decoded.append((stored.domain_event(), stored))
+                    event = stored.domain_event()
+                    keys += self._wanted(event)
+                    decoded.append((event, stored))
+            except _FAULTS_OF_THE_DATABASE:
+                raise
             except Exception as error:
                 raise ProjectionFailed.because(error, stored) from error
             try:
-                self.read_ahead([event for event, _ in decoded])
+                self.read_ahead(keys)
+            except _FAULTS_OF_THE_DATABASE:
+                raise
             except Exception as error:
                 raise ProjectionFailed.because(
                     error, page[0], page[-1], "the records they change could not be read"
                 ) from error
-            try:
-                for event, stored in decoded:
+            for event, stored in decoded:
+                try:
                     self.handle(event, stored)
-                    projected += 1
-                    if on_event is not None:
-                        on_event()
-            except Exception as error:
-                raise ProjectionFailed.because(error, stored) from error
+                except _FAULTS_OF_THE_DATABASE:
+                    raise
+                except Exception as error:
+                    raise ProjectionFailed.because(error, stored) from error
+                projected += 1
+                if on_event is not None:
+                    on_event()
             try:
                 self.flush()
+            except _FAULTS_OF_THE_DATABASE:
+                raise
             except Exception as error:
                 raise ProjectionFailed.because(
                     error, page[0], page[-1], "the records they make could not be written"
@@ -256,13 +270,19 @@ class BatchProjector(Projector):
         return projected
 
 
+# The connection lost, the server out of resources or shutting down, a statement cancelled: no
+# fault of the events, so raised as they are, never as an event's failure.
+_FAULTS_OF_THE_DATABASE = (OperationalError, InterfaceError, InternalError)
+
+
 class ProjectionFailed(Exception):
     """An event that could not be projected, or a page of events whose records could not be
     read or written (most often the database refusing a value in them): which, and why.
 
-    Whatever a projection raises becomes this: a forged or corrupt event can make a handler
-    fail in its own way (a record never registered, a number that is not one), and whoever
-    must act on it needs the event's position more than the exception's type."""
+    Whatever a projection raises becomes this, but for the database's own faults: a forged or
+    corrupt event can make a handler fail in its own way (a record never registered, a number
+    that is not one), and whoever must act on it needs the event's position more than the
+    exception's type."""
 
     def __init__(self, reason: str, *, first_position: int, last_position: int) -> None:
         self.reason, self.first_position, self.last_position = reason, first_position, last_position

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
-import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
@@ -91,63 +91,63 @@ def load_event(type_name: str, schema_version: int, data: dict) -> DomainEvent:
 
 # The largest whole number a field may hold: the read models keep revisions in 4-byte columns.
 MAX_WHOLE_NUMBER = 2**31 - 1
+# An id as PostgreSQL's uuid type and Python's uuid.UUID both read it: 32 hex digits in either
+# case, a hyphen allowed after any group of four, the whole optionally in braces. The commands
+# write str(uuid), but keep a new record's id in the form its caller gave it.
+_HEX32 = r"[0-9a-fA-F]{4}(?:-?[0-9a-fA-F]{4}){7}"
+_UUID_TEXT = re.compile(rf"\{{{_HEX32}\}}|{_HEX32}")
 
 
 def data_type_problem(cls: type[DomainEvent], data: dict) -> str | None:
     """What in ``data`` (current schema version, every field present) is not of its field's
     declared type, or None. The dataclasses do not check types; an event read from a file that
     was not written by Strata's own commands must be, before a replay builds read models of it."""
-    for name, expected in _field_types(cls).items():
+    for name, accepts, description in _checks(cls):
         value = data[name]
-        problem = _type_problem(value, expected)
-        if problem is None and name.endswith("_id") and not _is_canonical_uuid(value):
-            # Ids are stored as the text of a UUID, exactly as str(uuid) writes it.
-            problem = "a UUID in lowercase hex, 8-4-4-4-12 digits"
-        if problem is not None:
-            return f"{name} must be {problem}, not {value!r}"
+        if not accepts(value):
+            return f"{name} must be {description}, not {value!r}"
     return None
 
 
-def _is_canonical_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
-
-
 @functools.cache
-def _field_types(cls: type[DomainEvent]) -> dict[str, Any]:
+def _checks(cls: type[DomainEvent]) -> tuple[tuple[str, Callable[[Any], bool], str], ...]:
+    """Each field's name, a test of a value, and what the test wants; built once per type (a
+    restore checks every event of the log)."""
     hints = typing.get_type_hints(cls)
-    return {field.name: hints[field.name] for field in _fields(cls)}
+    checks = []
+    for field in _fields(cls):
+        if field.name.endswith("_id") and hints[field.name] is str:
+            checks.append((field.name, _is_uuid_text, "the text of a UUID (32 hex digits)"))
+        else:
+            checks.append((field.name, *_check(hints[field.name])))
+    return tuple(checks)
 
 
-def _type_problem(value, expected) -> str | None:
+def _is_uuid_text(value) -> bool:
+    return type(value) is str and _UUID_TEXT.fullmatch(value) is not None
+
+
+def _check(expected) -> tuple[Callable[[Any], bool], str]:
+    """A test of a JSON value for a field annotated ``expected``, and what it wants. JSON gives
+    exact types, so ``type(value) is`` serves, and keeps true and false out of numbers."""
     if isinstance(expected, types.UnionType):  # str | None, the only union the events use
-        options = typing.get_args(expected)
-        if value is None and type(None) in options:
-            return None
-        (expected,) = (option for option in options if option is not type(None))
-        problem = _type_problem(value, expected)
-        return None if problem is None else f"{problem} or null"
+        (inner,) = (option for option in typing.get_args(expected) if option is not type(None))
+        accepts, description = _check(inner)
+        return (lambda value: value is None or accepts(value)), f"{description} or null"
     if typing.get_origin(expected) is Literal:
         choices = typing.get_args(expected)
-        return None if value in choices else "one of " + ", ".join(map(repr, choices))
-    if expected is bool:
-        return None if isinstance(value, bool) else "true or false"
+        return (lambda value: value in choices), "one of " + ", ".join(map(repr, choices))
+    if typing.get_origin(expected) is list and typing.get_args(expected) == (dict,):
+        return (
+            lambda value: type(value) is list and all(type(item) is dict for item in value)
+        ), "a list of JSON objects"
     if expected is int:
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if whole and 1 <= value <= MAX_WHOLE_NUMBER:
-            return None
-        return f"a whole number from 1 to {MAX_WHOLE_NUMBER}"
-    if expected is str:
-        return None if isinstance(value, str) else "text"
-    if expected is dict:
-        return None if isinstance(value, dict) else "a JSON object"
-    if typing.get_origin(expected) is list:
-        (item,) = typing.get_args(expected)
-        if isinstance(value, list) and all(_type_problem(v, item) is None for v in value):
-            return None
-        return "a list of JSON objects" if item is dict else f"a list of {item.__name__}"
+        return (
+            lambda value: type(value) is int and 1 <= value <= MAX_WHOLE_NUMBER
+        ), f"a whole number from 1 to {MAX_WHOLE_NUMBER}"
+    described = {bool: "true or false", str: "text", dict: "a JSON object"}
+    if expected in described:
+        return (lambda value: type(value) is expected), described[expected]
     raise TypeError(f"no check for fields of type {expected!r}")
 
 

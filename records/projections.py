@@ -8,7 +8,7 @@ So a replay of the log rebuilds history rows equal to the live ones.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import singledispatchmethod
 
 from django.contrib.auth import get_user_model
@@ -129,7 +129,7 @@ class Projector:
         for field in Source.CONTENT_FIELDS:
             if field != "accessed":
                 setattr(source, field, getattr(event, field))
-        source.accessed = date.fromisoformat(event.accessed) if event.accessed else None
+        source.accessed = _day(event.accessed, "accessed") if event.accessed else None
 
     @handle.register
     def _(self, event: ev.SourceRegistered, stored):
@@ -195,8 +195,8 @@ class Projector:
         claim.quantity_approximate = value.get("approximate")
         claim.unit = value.get("unit", "")
         claim.date_edtf = value.get("edtf", "")
-        claim.date_earliest = _day(value, "earliest")
-        claim.date_latest = _day(value, "latest")
+        claim.date_earliest = _day(value.get("earliest"), "value.earliest")
+        claim.date_latest = _day(value.get("latest"), "value.latest")
         claim.text_value = value.get("text", "")
         claim.subject_value_id = value.get("subject_id")
         claim.source_id = citation["source_id"]
@@ -332,13 +332,12 @@ def _number(value: dict, name: str) -> Decimal | None:
     text = value.get(name)
     try:
         return None if text is None else Decimal(text)
-    except (InvalidOperation, TypeError):
+    except (ArithmeticError, TypeError, ValueError):
         raise ValueError(f"value.{name} must be a decimal number, not {text!r}") from None
 
 
-def _day(value: dict, name: str) -> date | None:
-    text = value.get(name)
+def _day(text: str | None, name: str) -> date | None:
     try:
         return None if text is None else date.fromisoformat(text)
-    except (ValueError, TypeError):
-        raise ValueError(f"value.{name} must be an ISO 8601 day, not {text!r}") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an ISO 8601 day, not {text!r}") from None

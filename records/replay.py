@@ -77,11 +77,11 @@ def _fields(table) -> list:
 
 
 def _log_order(fields) -> str:
-    """The ORDER BY that names the rows of the earliest events first (where the table records
-    an event's position or time), so that a long list of differences starts where the drift
-    does and names the same rows every time."""
+    """The ORDER BY that names a table's rows of the earliest events first (where the table
+    records an event's position or time), so that its list of differences starts where the
+    drift does and names the same rows every time."""
     columns = {field.column for field in fields}
-    for column in ("last_position", "position", "history_date"):
+    for column in ("last_position", "published_position", "position", "history_date"):
         if column in columns:
             return f"{connection.ops.quote_name(column)}, "
     return ""

@@ -508,7 +508,7 @@ FORGED_DATA = [
     _forged_data(
         "an_id_in_another_form",
         "ClaimRetracted",
-        "claim_id must be a UUID in lowercase hex, 8-4-4-4-12 digits, not 'urn:uuid:",
+        "claim_id must be the text of a UUID (32 hex digits), not 'urn:uuid:",
         {"claim_id": "urn:uuid:" + str(seed_id("claim", "airmen-shot-three"))},
     ),
     _forged_data(
@@ -755,6 +755,14 @@ def _not_a_number(data):
     data["value"]["best"] = "many"
 
 
+def _a_list_for_a_number(data):
+    data["value"]["best"] = [1]
+
+
+def _not_a_day(data):
+    data["accessed"] = "yesterday"
+
+
 @pytest.mark.parametrize(
     ("event_type", "change", "reason"),
     [
@@ -769,8 +777,25 @@ def _not_a_number(data):
             "ClaimRegistered could not be projected: ValueError: value.best must be a decimal "
             "number, not 'many'",
         ),
+        (
+            "ClaimRegistered",
+            _a_list_for_a_number,
+            "ClaimRegistered could not be projected: ValueError: value.best must be a decimal "
+            "number, not [1]",
+        ),
+        (
+            "SourceRegistered",
+            _not_a_day,
+            "SourceRegistered could not be projected: ValueError: accessed must be an ISO 8601 "
+            "day, not 'yesterday'",
+        ),
     ],
-    ids=["a_revision_of_a_claim_never_registered", "a_quantity_that_is_not_a_number"],
+    ids=[
+        "a_revision_of_a_claim_never_registered",
+        "a_quantity_that_is_not_a_number",
+        "a_list_for_a_quantity",
+        "a_day_that_is_not_one",
+    ],
 )
 def test_a_forgery_whose_events_fit_their_types_but_cannot_be_replayed_is_refused(
     exported, tmp_path, event_type, change, reason
@@ -812,6 +837,25 @@ def test_a_forgery_with_values_the_read_models_cannot_hold_is_refused(exported, 
     assert "quote_start" in message
     assert not StoredEvent.objects.exists()
     assert projections_are_empty()
+
+
+def test_ids_in_every_form_the_commands_keep_are_restored(archive, archivist, tmp_path):
+    """A new record's id is kept in the form its caller gave (here upper case): the export
+    holds it so, and the restore takes it, to the same log and read models."""
+    given = str(uuid.uuid4()).upper()
+    commands.register_source(
+        source_id=given, title="Upper-case id", full_text="Text.", actor=archivist
+    )
+    assert StoredEvent.objects.filter(data__source_id=given).exists()
+    path = tmp_path / "log.jsonl"
+    export(path)
+    before, rows = stored_events(), projection_rows()
+    empty_the_database()
+
+    import_events(path)
+
+    assert stored_events() == before
+    assert projection_rows() == rows
 
 
 def test_check_passes_an_intact_file(exported):

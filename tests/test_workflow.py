@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from records import commands, selectors
-from records.commands.review import PUBLISHED_QUOTES_BROKEN, QUOTE_NOT_PUBLISHED
+from records.commands.review import NOT_A_REVISION, PUBLISHED_QUOTES_BROKEN, QUOTE_NOT_PUBLISHED
 from records.commands.sources import CITATIONS_BROKEN
 from records.event_store import read_stream
 from records.hashing import content_digest, digest
-from records.models import Claim, PublishedClaim, ReviewComment
+from records.models import Claim, PublishedClaim, ReviewComment, StoredEvent
 from records.models.projections import PublicStatus, Rank, Status
 from records.workflow import (
     CANNOT_REVISE,
@@ -140,6 +140,31 @@ def test_a_decision_on_a_revision_that_moved_on_is_refused_as_stale(archivist, r
     assert refused.value.message == STALE.format(seen=1, current=2, kind="claim")
     claim.refresh_from_db()
     assert claim.version == version and claim.status == Status.IN_REVIEW
+
+
+@pytest.mark.parametrize("revision", [True, 1.0, "1", None])
+@pytest.mark.parametrize(
+    "decide",
+    [commands.approve_revision, commands.request_changes, commands.reject_revision],
+    ids=lambda decide: decide.__name__,
+)
+def test_a_decision_names_its_revision_as_a_whole_number(
+    archivist, reviewer, claim, decide, revision
+):
+    """True and 1.0 equal 1 in Python: taken, they would be stored as given, and a restore
+    would refuse the event. Refused here instead, naming the field; nothing is stored."""
+    commands.submit_for_review(record_type="claim", record_id=claim.pk, actor=archivist)
+    events = StoredEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        decide(
+            record_type="claim",
+            record_id=claim.pk,
+            revision=revision,
+            comment="Why?",
+            actor=reviewer,
+        )
+    assert refused.value.message_dict == {"revision": [NOT_A_REVISION.format(value=revision)]}
+    assert StoredEvent.objects.count() == events
 
 
 def test_revising_a_published_claim_keeps_the_approved_revision_public(archivist, reviewer, claim):

@@ -45,6 +45,7 @@ PUBLISHED_QUOTES_BROKEN = (
     "Revise those claims first."
 )
 SAME_RANK = "This claim is already {rank}."
+NOT_A_REVISION = "Expected a revision number (a whole number), not {value!r}."
 
 
 def _load_reviewable(record_type: str, record_id):
@@ -143,6 +144,13 @@ def _check_published_quotes_survive(source: Source) -> None:
 
 def _decide(event_class, *, record_type, record_id, revision, comment, actor, event_id, action):
     check_actor(actor)
+    # The decision stores the revision as given: a whole number, never true or 1.0 (which
+    # compare equal to 1, and which a restore would rightly refuse to read back). A number that
+    # is not the revision in review is refused as stale.
+    if type(revision) is not int:
+        errors = Errors()
+        errors.add("revision", NOT_A_REVISION.format(value=revision))
+        errors.raise_if_any()
     with transaction.atomic():
         if is_retry(event_id, record_id):
             return load(RECORD_MODELS[record_type], record_id, record_type)
