@@ -439,6 +439,12 @@ archives of 10k and 50k events:
   version, the log's tail, the insert, the record read by the command and again by the
   projector, its update and its history row. Writers overlap only the work before the lock,
   so four writers do little better than one (compare the two *commands* rows).
+- **Machines differ**, though they are described alike (2 cores, AMD EPYC): compare runs by
+  their ratios to the baselines. At 1M events, on 2026-12-01 (commit 190e4f3) one gave rebuild
+  5,301, verify 4,876, the chain check alone 71,796, export 15,093 and bulk import 1,805
+  events/s, with SHA-256 over the log at 339,540 events/s; on 2026-11-30 (commit 4af4f1a)
+  another gave 8,634, 6,273, 132,130, 24,384 and 3,314, with SHA-256 at 469,025. The ratios
+  moved little (rebuild 0.18 and 0.21, verify 0.014 and 0.013, the chain check 0.25 and 0.28).
 """
 
 GAPS = """\
@@ -453,6 +459,14 @@ GAPS = """\
   many copies of the same pages' shapes.
 - The writers' figures come from a few dozen claims per run (`--claims-per-writer`); their
   range shows how much they move from run to run.
+- **Memory with long source texts.** The log is read, and the replay projects, in pages of a
+  number of events (5,000 read, up to three pages read ahead; 2,000 projected), not of a
+  number of bytes. The benchmark's sources hold about 4 KB of text each, where a source may
+  hold up to 2,000,000 characters, and a log dense with long texts takes memory in
+  proportion: on 2026-12-01, after a 1M run whose bulk import appended 20,000 events at the
+  log's end (their sources' texts among them), `export_events` peaked at 208 MB, where the
+  run had measured 133 MB before the import. Pages bounded by bytes as well as by events are
+  the fix, not made yet.
 """
 
 
