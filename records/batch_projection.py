@@ -223,14 +223,19 @@ class BatchProjector(Projector):
     def project(
         self, events: Iterable[StoredEvent | EventRow], on_event=None, *, page_size: int = PAGE_SIZE
     ) -> int:
-        """Project stored events (or EventRows, as a replay reads them) in position order, a
-        page at a time. Call inside a transaction: a page half written must not be seen, nor
-        survive an error. Any error is raised as ``ProjectionFailed``, naming the event (or,
-        when the database refuses a page's rows, the page's events), its cause chained."""
-        projected = 0
+        """Project stored events in position order, ``page_size`` at a time (``project_pages``)."""
         stream = iter(events)
+        return self.project_pages(iter(lambda: list(islice(stream, page_size)), []), on_event)
+
+    def project_pages(self, pages: Iterable[list[StoredEvent | EventRow]], on_event=None) -> int:
+        """Project pages of stored events (or EventRows, as a replay reads them), in position
+        order, each page read and written at once. Call inside a transaction: a page half
+        written must not be seen, nor survive an error. Any error is raised as
+        ``ProjectionFailed``, naming the event (or, when the database refuses a page's rows, the
+        page's events), its cause chained; the database's own faults are raised as they are."""
+        projected = 0
         # try blocks rather than a context manager per event: entering one costs nothing.
-        while page := list(islice(stream, page_size)):
+        for page in pages:
             decoded, keys = [], []
             try:
                 for stored in page:

@@ -26,6 +26,7 @@ from records.hashing import (
     canonical_time,
     stored_event_hash,
 )
+from records.log_pages import page_parameters, page_sql
 from records.models import StoredEvent
 from records.read_ahead import borrowed_query, pages_after, read_ahead
 
@@ -60,15 +61,13 @@ ReadPage = Callable[[int], list[tuple]]
 
 
 def _page_query(expressions: dict[str, str]) -> str:
-    """One page of rows after a position; ``expressions`` replaces some columns."""
+    """The rows of a page (records.log_pages); ``expressions`` replaces some columns."""
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        expressions.get(name, quote(StoredEvent._meta.get_field(name).column)) for name in _COLUMNS
-    )
-    position = quote(StoredEvent._meta.get_field("position").column)
-    return (
-        f"SELECT {columns} FROM {quote(StoredEvent._meta.db_table)} "
-        f"WHERE {position} > %s ORDER BY {position} LIMIT %s"
+    return page_sql(
+        [
+            expressions.get(name, quote(StoredEvent._meta.get_field(name).column))
+            for name in _COLUMNS
+        ]
     )
 
 
@@ -85,7 +84,7 @@ def _postgresql_reader(page_size: int) -> ReadPage:
     # Read through psycopg's own connection, which the read-ahead thread borrows. Django has
     # psycopg give jsonb as text, as stored_event_hash wants it.
     fetch = borrowed_query(sql)
-    return lambda after: fetch([after, page_size])
+    return lambda after: fetch(page_parameters(after, page_size))
 
 
 def _sqlite_reader(page_size: int) -> ReadPage:
@@ -94,7 +93,7 @@ def _sqlite_reader(page_size: int) -> ReadPage:
 
     def read_page(after: int) -> list[tuple]:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [after, page_size])
+            cursor.execute(sql, page_parameters(after, page_size))
             rows = cursor.fetchall()
         # The JSON columns hold text. The id and the time go through Django's converters, so
         # that they come out as the model layer gives them to hash_of_row.

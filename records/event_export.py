@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from records.hashing import GENESIS_HASH, canonical_time
+from records.log_pages import page_end
 from records.models import StoredEvent
 
 FORMAT = "strata-event-log"
@@ -86,17 +87,18 @@ def _event_rows(last_position: int, page_size: int) -> Iterator[tuple]:
     """Every event up to ``last_position`` as a tuple of EVENT_FIELDS, a page at a time."""
     after = 0
     while after < last_position:
-        # Paged by "position above" alone, as iter_log pages: an upper bound in the query as
-        # well lets PostgreSQL, misjudging the range without fresh statistics, read the whole
-        # rest of the log and sort it for each page. Events appended since the head was taken
-        # are dropped here instead.
-        page = list(
-            StoredEvent.objects.filter(position__gt=after)
-            .order_by("position")
-            .values_list(*EVENT_FIELDS)[:page_size]
-        )
-        if not page:
+        # Each page ends where records.log_pages says, never at last_position: that bound lets
+        # PostgreSQL, misjudging the range without fresh statistics, read the whole rest of the
+        # log and sort it for each page. Events appended since the head was taken are dropped
+        # here instead.
+        end = page_end(after, page_size)
+        if end is None:
             return
+        page = list(
+            StoredEvent.objects.filter(position__gt=after, position__lte=end)
+            .order_by("position")
+            .values_list(*EVENT_FIELDS)
+        )
         for row in page:
             if row[0] > last_position:
                 return

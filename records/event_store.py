@@ -24,6 +24,7 @@ from records.db_privileges import APPEND_LOCK_FUNCTION
 from records.events import DomainEvent, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.json_codec import load_json
+from records.log_pages import page_end, page_parameters, page_sql
 from records.models import StoredEvent
 from records.read_ahead import borrowed_query, pages_after, read_ahead
 
@@ -267,8 +268,11 @@ class EventRow:
 
 
 def _row_page(after: int, limit: int) -> list[EventRow]:
-    rows = StoredEvent.objects.filter(position__gt=after).order_by("position")
-    return [EventRow(*row) for row in rows.values_list(*_ROW_FIELDS)[:limit]]
+    end = page_end(after, limit)
+    if end is None:
+        return []
+    rows = StoredEvent.objects.filter(position__gt=after, position__lte=end).order_by("position")
+    return [EventRow(*row) for row in rows.values_list(*_ROW_FIELDS)]
 
 
 def _row_pages_postgresql(after: int, limit: int) -> Iterator[list[EventRow]]:
@@ -276,29 +280,29 @@ def _row_pages_postgresql(after: int, limit: int) -> Iterator[list[EventRow]]:
     # a third of the read, where only the JSON columns need one (Django has psycopg give jsonb
     # as text, for JSONField to decode). On the caller's connection, for the read-ahead thread.
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS)
     fetch = borrowed_query(
-        f"SELECT {columns} FROM {quote(StoredEvent._meta.db_table)} "
-        f"WHERE {quote('position')} > %s ORDER BY {quote('position')} LIMIT %s"
+        page_sql([quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS])
     )
 
     def read_page(after: int) -> list[EventRow]:
         return [
             EventRow(position, version, kind, schema, load_json(data), load_json(meta), at)
-            for position, version, kind, schema, data, meta, at in fetch([after, limit])
+            for position, version, kind, schema, data, meta, at in fetch(
+                page_parameters(after, limit)
+            )
         ]
 
     return pages_after(read_page, after, attrgetter("position"))
 
 
-def iter_log_rows(after: int = 0, *, page_size: int = 5000) -> Iterator[EventRow]:
-    """Every event after ``after`` as an EventRow, paged by position like ``iter_log``. On
-    PostgreSQL the next page is read in a thread while this one is used (records.read_ahead):
-    close the iterator when leaving it early, before using the connection again."""
+def iter_log_pages(after: int = 0, *, page_size: int = 5000) -> Iterator[list[EventRow]]:
+    """Every event after ``after`` as EventRows, in pages of at most ``page_size`` events and
+    about ``records.log_pages.PAGE_BYTES`` of data. On PostgreSQL the next pages are read in a
+    thread while this one is used (records.read_ahead): close the iterator when leaving it
+    early, before using the connection again."""
     if connection.vendor == "postgresql":
         pages = read_ahead(_row_pages_postgresql(after, page_size), name="log-read-ahead")
     else:
         pages = pages_after(partial(_row_page, limit=page_size), after, attrgetter("position"))
     with closing(pages):
-        for page in pages:
-            yield from page
+        yield from pages

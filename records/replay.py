@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from records.batch_projection import PAGE_SIZE, BatchProjector
-from records.event_store import iter_log_rows
+from records.event_store import iter_log_pages
 from records.models import StoredEvent
 from records.projections import PROJECTION_MODELS
 
@@ -48,8 +48,10 @@ def rebuild(on_event: Callable[[], None] | None = None, *, page_size: int = PAGE
         # closing, inside the transaction: if projecting fails, the log's read-ahead thread
         # stops before the rollback uses the connection. Not through project(): its own
         # atomic block would roll back to its savepoint while the reader still ran.
-        with closing(iter_log_rows()) as events:
-            return BatchProjector().project(events, on_event, page_size=page_size)
+        # A page of the log is a page of the projector: bounded in bytes as well as events
+        # (records.log_pages), so that a log of long texts replays in flat memory too.
+        with closing(iter_log_pages(page_size=page_size)) as pages:
+            return BatchProjector().project_pages(pages, on_event)
 
 
 @dataclass(frozen=True)

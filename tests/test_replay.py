@@ -1918,9 +1918,7 @@ def test_a_replay_in_pages_of_any_size_gives_the_live_state(archivist, reviewer,
 def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_claims, monkeypatch):
     """The log is read a page ahead in a thread on PostgreSQL (records.read_ahead); a failure
     part way must stop that thread before the rollback uses the connection."""
-    from records import replay
     from records.batch_projection import BatchProjector, ProjectionFailed
-    from records.event_store import iter_log_rows
 
     assert StoredEvent.objects.count() > 6
     live = {table: table.objects.count() for table in projection_tables()}
@@ -1940,8 +1938,6 @@ def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_c
         return handle(self, event, stored)
 
     monkeypatch.setattr(BatchProjector, "handle", fail_on_the_third_event)
-    # One event a page, so that the reader is still pages ahead when the projection fails.
-    monkeypatch.setattr(replay, "iter_log_rows", functools.partial(iter_log_rows, page_size=1))
 
     reading_at_rollback = []
     roll_back = connection.savepoint_rollback
@@ -1953,7 +1949,8 @@ def test_a_rebuild_that_fails_stops_reading_the_log_and_changes_nothing(seeded_c
     monkeypatch.setattr(connection, "savepoint_rollback", note_the_reader_then_roll_back)
 
     with pytest.raises(ProjectionFailed) as failed:
-        rebuild(page_size=2)
+        # One event a page, so that the reader is still pages ahead when the projection fails.
+        rebuild(page_size=1)
 
     # The failure names the event and its cause.
     third = StoredEvent.objects.order_by("position").values_list("position", "event_type")[2]
