@@ -246,14 +246,11 @@ class BatchProjector(Projector):
                 raise
             except Exception as error:
                 raise ProjectionFailed.because(error, stored) from error
-            try:
-                self.read_ahead(keys)
-            except _FAULTS_OF_THE_DATABASE:
-                raise
-            except Exception as error:
-                raise ProjectionFailed.because(
-                    error, page[0], page[-1], "the records they change could not be read"
-                ) from error
+            _for_the_page(
+                page,
+                functools.partial(self.read_ahead, keys),
+                "the records they change could not be read",
+            )
             for event, stored in decoded:
                 try:
                     self.handle(event, stored)
@@ -264,15 +261,18 @@ class BatchProjector(Projector):
                 projected += 1
                 if on_event is not None:
                     on_event()
-            try:
-                self.flush()
-            except _FAULTS_OF_THE_DATABASE:
-                raise
-            except Exception as error:
-                raise ProjectionFailed.because(
-                    error, page[0], page[-1], "the records they make could not be written"
-                ) from error
+            _for_the_page(page, self.flush, "the records they make could not be written")
         return projected
+
+
+def _for_the_page(page: list, step: Callable[[], None], what: str) -> None:
+    """Run a step that reads or writes the whole page's records: a failure is the page's."""
+    try:
+        step()
+    except _FAULTS_OF_THE_DATABASE:
+        raise
+    except Exception as error:
+        raise ProjectionFailed.because(error, page[0], page[-1], what) from error
 
 
 # The connection lost, the server out of resources or shutting down, a statement cancelled: no
