@@ -99,6 +99,8 @@ def _event_rows(last_position: int, page_size: int) -> Iterator[tuple]:
             .order_by("position")
             .values_list(*EVENT_FIELDS)
         )
+        if not page:
+            return
         for row in page:
             if row[0] > last_position:
                 return

@@ -10,7 +10,7 @@ import hashlib
 import pytest
 from django.db import connection
 
-from records import commands, log_pages
+from records import chain_check, commands, event_export, log_pages
 from records.chain_check import check_log_chain
 from records.event_export import export_log
 from records.event_store import iter_log_pages
@@ -49,12 +49,47 @@ def stored_sizes() -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def test_a_page_holds_at_most_its_bytes_and_one_event_more(log_with_long_texts, monkeypatch):
+def replay_pages(limit: int) -> list[list[int]]:
+    return [[row.position for row in page] for page in iter_log_pages(page_size=limit)]
+
+
+def chain_check_pages(limit: int) -> list[list[int]]:
+    return [[row[0] for row in page] for page in chain_check._log_pages(limit)]
+
+
+def export_pages(limit: int, monkeypatch) -> list[list[int]]:
+    """The export's pages, told by the ends it asks for (it reads each as a range)."""
+    ends = []
+
+    def noting_the_end(after, page_size):
+        end = log_pages.page_end(after, page_size)
+        ends.append(end)
+        return end
+
+    monkeypatch.setattr(event_export, "page_end", noting_the_end)
+    export_log(lambda line: None, page_size=limit)
+    positions = sorted(StoredEvent.objects.values_list("position", flat=True))
+    bounds = [0, *(end for end in ends if end is not None)]
+    return [
+        [position for position in positions if low < position <= high]
+        for low, high in zip(bounds, bounds[1:], strict=False)
+    ]
+
+
+@pytest.mark.parametrize("reader", ["replay", "chain check", "export"])
+def test_a_page_holds_at_most_its_bytes_and_one_event_more(
+    log_with_long_texts, monkeypatch, reader
+):
     monkeypatch.setattr(log_pages, "PAGE_BYTES", 50_000)
     sizes = stored_sizes()
     assert max(sizes.values()) > log_pages.PAGE_BYTES  # the long texts: a page each
 
-    pages = [[row.position for row in page] for page in iter_log_pages(page_size=40)]
+    if reader == "replay":
+        pages = replay_pages(40)
+    elif reader == "chain check":
+        pages = chain_check_pages(40)
+    else:
+        pages = export_pages(40, monkeypatch)
 
     assert [position for page in pages for position in page] == sorted(sizes)
     for page in pages:
@@ -70,22 +105,20 @@ def test_a_page_holds_at_most_its_bytes_and_one_event_more(log_with_long_texts, 
             assert any(page[-1] == position for page in pages)
 
 
+@pytest.mark.parametrize("bound", [1, 0])
 def test_every_reader_of_the_log_sees_every_event_with_pages_of_one(
-    log_with_long_texts, monkeypatch
+    log_with_long_texts, monkeypatch, bound
 ):
-    """The smallest bound there is: every page one event. The chain check, the replay and the
-    export still read the whole log, in order."""
-    monkeypatch.setattr(log_pages, "PAGE_BYTES", 1)
+    """The smallest bound there is: every page one event (a bound of 0 counts as 1: the first
+    event of a page always counts, or the log would end there). The chain check, the replay
+    and the export still read the whole log, in order."""
+    monkeypatch.setattr(log_pages, "PAGE_BYTES", bound)
     events = log_with_long_texts
 
-    pages = list(iter_log_pages(page_size=1000))
-    assert [len(page) for page in pages] == [1] * events
+    assert [len(page) for page in replay_pages(1000)] == [1] * events
+    assert [len(page) for page in chain_check_pages(1000)] == [1] * events
+    assert [len(page) for page in export_pages(1000, monkeypatch)] == [1] * events
 
     chain = check_log_chain()
     assert chain.ok and chain.checked == events
-
     assert check_replay().ok
-
-    lines: list[bytes] = []
-    export_log(lines.append)
-    assert len(lines) == events + 2  # header, every event, trailer
