@@ -409,6 +409,21 @@ archives of 10k and 50k events:
   3,452 events/s before and 3,464 after, the replay's CPU 2% less: nothing measurable left.
   `tests/test_bulk_write.py` and the restore's tests now check that such values are refused,
   as text COPY refuses them.
+  Writing each page in a thread while the next is projected (the first of those steps) was then
+  built and measured the same way (2026-12-01, a 160k-event archive, seven alternating pairs):
+  each page's rows taken as tuples, the records it changed carried into the next page (so that
+  the next page's reads need not wait for its write), and its COPYs sent on the rebuild's
+  connection from a writer thread. It lost 9%: a median of 36.4 s against 33.2 s. The Python
+  process's CPU rose from 23.6 to 26.3 s (medians of the last four pairs), the server's stayed
+  at about 14 s: the writer's row formatting and the handlers take turns on the one interpreter
+  lock, and psycopg holds the connection for a whole COPY, so the next page's reads wait for
+  it. The turn-taking moved; it did not go. Not kept. That sets the bound plainly: a rebuild of
+  160k events here costs about 24 s of Python's CPU and 14 s of the server's, 38 s on two
+  cores, so no overlap can bring it under about 19 s (8,400 events/s). 20,000 events/s on two
+  cores is at most 100 µs of CPU an event, both processes together, against about 240 µs now:
+  the work itself must fall by more than half, on both sides (in Python the handlers and
+  COPY's formatting, which is psycopg's C but a fifth of the replay's thread; on the server
+  the history tables' index upkeep and the foreign-key checks at commit).
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
