@@ -151,6 +151,15 @@ def _check(expected) -> tuple[Callable[[Any], bool], str]:
     raise TypeError(f"no check for fields of type {expected!r}")
 
 
+# The choices the commands allow (records.models.projections' SubjectKind, ValueType and Rank),
+# so that a restore refuses any other: the read models' columns would take any text of twenty
+# characters. Spelled out rather than imported, since events do not depend on the read models; a
+# test keeps each equal to its model's.
+SubjectKindName = Literal["event", "person", "place", "organisation", "object"]
+ValueTypeName = Literal["quantity", "date", "text", "subject"]
+RankName = Literal["preferred", "normal", "deprecated"]
+
+
 # --- sources -----------------------------------------------------------------------------------
 
 
@@ -193,7 +202,7 @@ class _SubjectFields(DomainEvent):
     stream_field: ClassVar[str] = "subject_id"
 
     subject_id: str
-    kind: str
+    kind: SubjectKindName
     # [{"name": "浙贛作戦", "language": "ja", "primary": False}, ...]
     names: list[dict]
 
@@ -222,7 +231,7 @@ class PropertyDefined(DomainEvent):
     property_id: str
     key: str
     label: str
-    value_type: str
+    value_type: ValueTypeName
     unit: str
     count: bool
     multivalued: bool
@@ -339,5 +348,5 @@ class ClaimRanked(DomainEvent):
     stream_field: ClassVar[str] = "claim_id"
 
     claim_id: str
-    rank: str
+    rank: RankName
     reason: str

@@ -196,6 +196,27 @@ def _refused(sql: str) -> None:
         cursor.execute(sql)
 
 
+@pytest.mark.parametrize(
+    "event, field, choices",
+    [
+        ("SubjectRegistered", "kind", "SubjectKind"),
+        ("SubjectRevised", "kind", "SubjectKind"),
+        ("PropertyDefined", "value_type", "ValueType"),
+        ("ClaimRanked", "rank", "Rank"),
+    ],
+)
+def test_an_events_choices_are_its_read_models(event, field, choices):
+    """A restore refuses a value the commands would not have allowed: the event's field takes
+    exactly the choices of the read model's field."""
+    import typing
+
+    from records import events
+    from records.models import projections
+
+    allowed = typing.get_args(typing.get_type_hints(events.EVENT_TYPES[event])[field])
+    assert set(allowed) == set(getattr(projections, choices).values)
+
+
 def test_update_of_an_event_is_rejected_by_the_database(one_event):
     _refused(
         f"UPDATE records_event SET event_type = 'Forged' WHERE position = {one_event.position}"

@@ -512,6 +512,24 @@ FORGED_DATA = [
         {"claim_id": "urn:uuid:" + str(seed_id("claim", "airmen-shot-three"))},
     ),
     _forged_data(
+        "a_subject_of_a_kind_there_is_not",
+        "SubjectRegistered",
+        "kind must be one of 'event', 'person', 'place', 'organisation', 'object', not 'planet'",
+        {"kind": "planet"},
+    ),
+    _forged_data(
+        "a_property_of_a_type_there_is_not",
+        "PropertyDefined",
+        "value_type must be one of 'quantity', 'date', 'text', 'subject', not 'number'",
+        {"value_type": "number"},
+    ),
+    _forged_data(
+        "a_rank_there_is_not",
+        "ClaimRanked",
+        "rank must be one of 'preferred', 'normal', 'deprecated', not 'best'",
+        {"rank": "best"},
+    ),
+    _forged_data(
         "a_reason_that_is_not_text",
         "ClaimRanked",
         "reason must be text, not None",
