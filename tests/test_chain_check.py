@@ -125,9 +125,11 @@ def test_a_rehashed_forgery_is_caught_by_the_next_link(archivist):
 def test_pages_out_of_order_are_named(monkeypatch, archivist):
     """Positions come from the query's ORDER BY; the check does not trust it."""
     record(archivist)
-    pages = list(chain_check._log_pages(page_size=2))
+    pages = list(chain_check._log_pages(page_size=2, after=0))
     monkeypatch.setattr(
-        chain_check, "_log_pages", lambda page_size: (page for page in [pages[0], pages[0]])
+        chain_check,
+        "_log_pages",
+        lambda page_size, after: (page for page in [pages[0], pages[0]]),
     )
     report = check_log_chain()
     assert (report.first_bad_position, report.problem) == (pages[0][0][0], OUT_OF_ORDER)
@@ -174,3 +176,93 @@ def test_a_time_python_cannot_hold_has_no_canonical_form(postgres_only, db, mome
             f"SELECT {expression} FROM (SELECT %s::timestamptz AS moment) AS given", [moment]
         )
         assert cursor.fetchone()[0] is None
+
+
+# --- a long log, checked in two halves at once --------------------------------------------------
+
+
+@pytest.fixture
+def halves(committed_db, postgres_only, monkeypatch):
+    """A committed log of 36 events that counts as long: checked in two halves, the second by
+    ``records.chain_worker`` in a process of its own, which sees only what is committed."""
+    from tests.conftest import make_user
+
+    actor = make_user("halves")
+    events = [event for _ in range(6) for event in record(actor)]
+    monkeypatch.setattr(chain_check, "SPLIT_FROM", len(events))
+    started = []
+    popen = chain_check.subprocess.Popen
+
+    def noting_the_worker(*args, **kwargs):
+        started.append(args[0])
+        return popen(*args, **kwargs)
+
+    monkeypatch.setattr(chain_check.subprocess, "Popen", noting_the_worker)
+    return events, started
+
+
+def test_a_long_log_is_checked_in_halves_as_one_walk_checks_it(halves):
+    events, started = halves
+    split_position, _ = chain_check._split_point()
+    assert split_position == events[len(events) // 2 - 1].position
+    seen = []
+    report = check_log_chain(on_row=lambda: seen.append(1), page_size=4)
+    assert started and started[0][1:] == ["-m", "records.chain_worker"]
+    assert report == verify_chain(iter_log())
+    assert report.ok and report.checked == len(events) == len(seen)
+
+
+@pytest.mark.parametrize(
+    "which", ["first", "in the first half", "at the split", "after it", "last"]
+)
+def test_a_tampered_event_in_either_half_is_named_as_one_walk_names_it(halves, which):
+    events, started = halves
+    split_position, _ = chain_check._split_point()
+    position = {
+        "first": 1,
+        "in the first half": split_position - 3,
+        "at the split": split_position,
+        "after it": split_position + 1,
+        "last": events[-1].position,
+    }[which]
+    tamper(
+        "UPDATE records_event SET metadata = %s WHERE position = %s",
+        [json.dumps({"actor": "someone else"}), position],
+    )
+    report = check_log_chain(page_size=4)
+    assert started
+    assert report == verify_chain(iter_log())
+    assert (report.first_bad_position, report.problem) == (position, WRONG_HASH)
+    assert report.checked == position - 1
+
+
+def test_a_rehashed_forgery_across_the_split_is_caught(halves):
+    """The second half trusts the stored hash at the split only because the first half checks
+    it: a forger who rewrites that event and its hash is still caught there."""
+    events, _ = halves
+    split_position, _ = chain_check._split_point()
+    tamper("UPDATE records_event SET hash = %s WHERE position = %s", ["f" * 64, split_position])
+    tamper(
+        "UPDATE records_event SET previous_hash = %s WHERE position = %s",
+        ["f" * 64, split_position + 1],
+    )
+    report = check_log_chain(page_size=4)
+    assert report == verify_chain(iter_log())
+    assert (report.first_bad_position, report.problem) == (split_position, WRONG_HASH)
+
+
+def test_a_worker_that_fails_is_an_error_not_a_verdict(halves, monkeypatch):
+    """A second half that could not be checked says nothing of the chain: it is raised."""
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "false")
+    with pytest.raises(chain_check.ChainCheckFailed, match="exit status 1"):
+        check_log_chain(page_size=4)
+
+
+def test_inside_a_transaction_the_log_is_checked_in_one_walk(archivist, monkeypatch):
+    """Another connection would not see this transaction's events."""
+    record(archivist)
+    monkeypatch.setattr(chain_check, "SPLIT_FROM", 1)
+    assert chain_check._split_point() is None
+    assert assert_same_report().checked == len(PAYLOADS)
