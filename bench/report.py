@@ -449,11 +449,12 @@ archives of 10k and 50k events:
   alternating pairs, halves took 14.8, 11.0 and 10.6 s and one walk 17.3, 12.7 and 15.5 s: a
   median of 91,000 against 64,000 events/s, 1.4 times, not 2, since the two servers' work
   shares the same two cores. The worker's memory (about 80 MB at its peak) is a process of its
-  own, beside the caller's 82 MB, and not in the peak of the table's chain row. On the 1M-event
-  archive (measured apart on 2026-11-30, in one transaction rolled back) verify's time splits
-  into the chain check 8 s, copying the live tables 7 s, the replay 110 s and the comparison 18
-  to 22 s (no faster with `work_mem` at 64 or 256 MB): the replay is 70% of it, so verify can
-  only follow rebuild.
+  own, beside the caller's 82 MB, and not in the peak of the table's chain row. The tables
+  above are of a run before this (commit 190e4f3): their chain and verify rows are of one
+  walk. On the 1M-event archive (measured apart on 2026-11-30, in one transaction rolled back)
+  verify's time splits into the chain check 8 s (one walk, on the faster machine), copying the
+  live tables 7 s, the replay 110 s and the comparison 18 to 22 s (no faster with `work_mem` at
+  64 or 256 MB): the replay is 70% of it, so verify can only follow rebuild.
 - **Bulk import** checks and appends at about 10,000 events/s on its own (parsing, the
   commands' rules against references loaded in bulk, hashing, one streamed COPY); projecting
   the drafts is the same paged projector as rebuild, so the import's figure is bounded by it.

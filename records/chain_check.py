@@ -120,7 +120,7 @@ def _sqlite_reader(page_size: int) -> ReadPage:
     return read_page
 
 
-def _log_pages(page_size: int, after: int) -> Iterator[list[tuple]]:
+def _log_pages(page_size: int, after: int = 0) -> Iterator[list[tuple]]:
     if connection.vendor == "postgresql":
         # While Python checks a page, the server writes the next: the wait was a third of the time.
         pages = pages_after(_postgresql_reader(page_size), after, itemgetter(0))
@@ -144,14 +144,27 @@ def walk_the_log(
     *,
     after: int = 0,
     previous_hash: str = GENESIS_HASH,
-    upto: int | None = None,
     page_size: int = PAGE_SIZE,
     on_row: Callable[[], None] | None = None,
     on_page: Callable[[int], bool] | None = None,
 ) -> ChainReport:
-    """Check the events after position ``after``, the first linking to ``previous_hash``, up to
-    position ``upto`` or the log's end. ``on_page(events)`` is called after each page; once it
-    returns False the walk stops, and reports what it checked as intact."""
+    """Check the events after position ``after``, the first linking to ``previous_hash``, to the
+    log's end. ``on_page(events)`` is called after each page; once it returns False the walk
+    stops, and reports what it checked as intact."""
+    report, _ = _walk(after, previous_hash, None, page_size, on_row, on_page)
+    return report
+
+
+def _walk(
+    after: int,
+    previous_hash: str,
+    upto: int | None,
+    page_size: int,
+    on_row: Callable[[], None] | None,
+    on_page: Callable[[int], bool] | None,
+) -> tuple[ChainReport, bool]:
+    """``walk_the_log``, stopping once the event at position ``upto`` has passed; and whether
+    it did (a log whose rows come out of order may never reach it, and is then walked whole)."""
     previous_position = after
     checked = 0
     # closing: a broken link returns at once, and the read-ahead must stop before anyone else
@@ -171,12 +184,10 @@ def walk_the_log(
                 stored_previous_hash,
                 stored_hash,
             ) in page:
-                if upto is not None and position > upto:
-                    return ChainReport(checked)
                 if position <= previous_position:
-                    return ChainReport(checked, position, OUT_OF_ORDER)
+                    return ChainReport(checked, position, OUT_OF_ORDER), False
                 if stored_previous_hash != previous_hash:
-                    return ChainReport(checked, position, BROKEN_LINK)
+                    return ChainReport(checked, position, BROKEN_LINK), False
                 computed = stored_event_hash(
                     position=position,
                     stream_id=stream_id,
@@ -190,14 +201,16 @@ def walk_the_log(
                     previous_hash=previous_hash,
                 )
                 if computed != stored_hash:
-                    return ChainReport(checked, position, WRONG_HASH)
+                    return ChainReport(checked, position, WRONG_HASH), False
                 previous_hash, previous_position = stored_hash, position
                 checked += 1
                 if on_row is not None:
                     on_row()
+                if position == upto:
+                    return ChainReport(checked), True
             if on_page is not None and not on_page(len(page)):
-                return ChainReport(checked)
-    return ChainReport(checked)
+                return ChainReport(checked), False
+    return ChainReport(checked), False
 
 
 # From this many events, on PostgreSQL and outside a transaction, the log is checked in two
@@ -211,7 +224,12 @@ SPLIT_FROM = 200_000
 def _split_point() -> tuple[int, str] | None:
     """The position and stored hash of the event at about the log's middle, or None to check the
     log in one walk. Positions count up from 1 without gaps, so the last is the log's length."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block or (os.cpu_count() or 1) < 2:
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or not connection.get_autocommit()
+        or _cores() < 2
+    ):
         return None
     table = connection.ops.quote_name(StoredEvent._meta.db_table)
     position, stored_hash = (
@@ -229,6 +247,14 @@ def _split_point() -> tuple[int, str] | None:
             [last // 2],
         )
         return cursor.fetchone()
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _check_in_halves(
@@ -255,19 +281,20 @@ def _check_in_halves(
             cwd=settings.BASE_DIR,
         ) as worker,
     ):
-        worker.stdin.write(json.dumps(task) + "\n")
-        worker.stdin.close()
         lines: queue.Queue = queue.Queue()
-        reader = threading.Thread(
-            target=lambda: [*map(lines.put, worker.stdout), lines.put(None)],
-            name="chain-check-worker-reader",
-            daemon=True,
-        )
-        reader.start()
-        outcome: list[dict] = []
+
+        def read_lines() -> None:
+            try:
+                for line in worker.stdout:
+                    lines.put(line)
+            finally:
+                lines.put(None)  # whatever stopped the reading: the caller must not wait on
+
+        reader = threading.Thread(target=read_lines, name="chain-check-worker-reader")
+        reports: list[str] = []
         said = threading.Event()  # the worker has said all it will say
 
-        def take_lines(timeout: float | None = None) -> bool:
+        def take_lines(timeout: float) -> bool:
             """Tick for the worker's pages; True once it has said all it will say."""
             try:
                 while not said.is_set():
@@ -275,38 +302,52 @@ def _check_in_halves(
                     timeout = 0
                     if line is None:
                         said.set()
-                    elif line.startswith("{"):
-                        outcome.append(json.loads(line))
-                    elif on_row is not None:
-                        for _ in range(int(line)):
+                    elif line.startswith(chain_worker.REPORT):
+                        reports.append(line.removeprefix(chain_worker.REPORT))
+                    elif line.startswith(chain_worker.PAGE) and on_row is not None:
+                        for _ in range(int(line.removeprefix(chain_worker.PAGE))):
                             on_row()
             except queue.Empty:
                 pass
             return said.is_set()
 
         try:
-            first = walk_the_log(
-                upto=position,
-                page_size=page_size,
-                on_row=on_row,
-                on_page=lambda _events: take_lines(timeout=0) or True,
+            try:
+                worker.stdin.write(json.dumps(task) + "\n")
+                worker.stdin.close()
+            except BrokenPipeError:
+                pass  # the worker has already stopped: its exit status says why
+            reader.start()
+            first, reached = _walk(
+                0,
+                GENESIS_HASH,
+                position,
+                page_size,
+                on_row,
+                lambda _events: take_lines(timeout=0) or True,
             )
-            if not first.ok:
+            if not reached:
+                # Broken in this half, or walked whole (the middle event never came in its
+                # place): the worker's half counts for nothing.
                 return first
             while not take_lines(timeout=0.25):
                 pass
         finally:
-            if worker.poll() is None and not outcome:
+            if worker.poll() is None and not said.is_set():
                 worker.kill()  # it only reads: stopping it part way loses nothing
             worker.wait()
-            reader.join()
-        if worker.returncode != 0 or not outcome:
+            if reader.is_alive():
+                reader.join()
+        if worker.returncode != 0 or not reports:
             errors.seek(0)
             raise ChainCheckFailed(
                 f"the chain check of the events after position {position} stopped "
                 f"(exit status {worker.returncode}): {errors.read().strip()[-2000:]}"
             )
-    rest = ChainReport(**outcome[0])
+    try:
+        rest = ChainReport(**json.loads(reports[-1]))
+    except (TypeError, ValueError) as error:
+        raise ChainCheckFailed(f"the chain check's worker reported {reports[-1]!r}") from error
     return ChainReport(first.checked + rest.checked, rest.first_bad_position, rest.problem)
 
 

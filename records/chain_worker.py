@@ -3,8 +3,9 @@
 ``records.chain_check`` starts it for a long log. It reads one JSON line on stdin: the
 connection settings of the caller's database (``NAME``, ``USER``, ``PASSWORD``, ``HOST``,
 ``PORT``: a test database, say, which the settings would not name), the position after which to
-check, the stored hash that the next event must link to, and the page size. It writes the number
-of events of each page it has checked, one line a page, then its report as a JSON object.
+check, the stored hash that the next event must link to, and the page size. On stdout it writes
+a ``PAGE`` line with the number of events of each page it has checked, then a ``REPORT`` line
+with its report as a JSON object; the caller reads no other line, whatever else may print there.
 A command of its own rather than ``multiprocessing``: a spawned process would import its
 caller's main module again, which not every caller guards.
 """
@@ -16,6 +17,8 @@ import os
 import sys
 
 DATABASE_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+PAGE = "strata-chain-worker page "
+REPORT = "strata-chain-worker report "
 
 
 def main() -> None:
@@ -38,11 +41,11 @@ def main() -> None:
         )
     finally:
         connection.close()
-    print(json.dumps(vars(report)), flush=True)
+    print(REPORT + json.dumps(vars(report)), flush=True)
 
 
 def _tell(events: int) -> bool:
-    print(events, flush=True)
+    print(f"{PAGE}{events}", flush=True)
     return True
 
 

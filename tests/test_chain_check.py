@@ -183,13 +183,16 @@ def test_a_time_python_cannot_hold_has_no_canonical_form(postgres_only, db, mome
 
 @pytest.fixture
 def halves(committed_db, postgres_only, monkeypatch):
-    """A committed log of 36 events that counts as long: checked in two halves, the second by
-    ``records.chain_worker`` in a process of its own, which sees only what is committed."""
+    """A committed log of thirty events that counts as long, on a machine of two cores or more:
+    checked in two halves, the second by ``records.chain_worker`` in a process of its own, which
+    sees only what is committed."""
     from tests.conftest import make_user
 
     actor = make_user("halves")
     events = [event for _ in range(6) for event in record(actor)]
+    assert len(events) == 30
     monkeypatch.setattr(chain_check, "SPLIT_FROM", len(events))
+    monkeypatch.setattr(chain_check, "_cores", lambda: 2)
     started = []
     popen = chain_check.subprocess.Popen
 
@@ -249,6 +252,41 @@ def test_a_rehashed_forgery_across_the_split_is_caught(halves):
     report = check_log_chain(page_size=4)
     assert report == verify_chain(iter_log())
     assert (report.first_bad_position, report.problem) == (split_position, WRONG_HASH)
+
+
+def test_an_event_removed_after_the_split_breaks_the_next_link(halves):
+    split_position, _ = chain_check._split_point()
+    tamper("DELETE FROM records_event WHERE position = %s", [split_position + 1])
+    report = check_log_chain(page_size=4)
+    assert report == verify_chain(iter_log())
+    assert (report.first_bad_position, report.problem) == (split_position + 2, BROKEN_LINK)
+    assert report.checked == split_position
+
+
+def test_rows_out_of_order_at_the_split_are_found_as_one_walk_finds_them(halves, monkeypatch):
+    """The middle event must have passed in its place before the worker's half counts: here
+    the caller's rows come with it and the next swapped, as a faulty ORDER BY would give them."""
+    split_position, _ = chain_check._split_point()
+    log_pages = chain_check._log_pages
+
+    def swapped_at_the_split(page_size, after=0):
+        rows = [row for page in log_pages(page_size, after) for row in page]
+        at = [row[0] for row in rows].index(split_position)
+        rows[at], rows[at + 1] = rows[at + 1], rows[at]
+        return (page for page in [rows])
+
+    monkeypatch.setattr(chain_check, "_log_pages", swapped_at_the_split)
+    report = check_log_chain(page_size=4)
+    assert (report.first_bad_position, report.problem) == (split_position + 1, BROKEN_LINK)
+    assert report.checked == split_position - 1
+
+
+def test_verify_archive_names_a_worker_that_fails(halves, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "false")
+    with pytest.raises(CommandError, match="could not be checked: the chain check of the events"):
+        call_command("verify_archive", "--no-progress")
 
 
 def test_a_worker_that_fails_is_an_error_not_a_verdict(halves, monkeypatch):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from records.batch_projection import ProjectionFailed
-from records.chain_check import check_log_chain
+from records.chain_check import ChainCheckFailed, check_log_chain
 from records.progress import event_progress
 from records.replay import check_replay, event_count
 
@@ -17,8 +17,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_progress, **options):
         total = event_count()
-        with event_progress("Checking the chain", total, enabled=not no_progress) as tick:
-            chain = check_log_chain(on_row=tick)
+        try:
+            with event_progress("Checking the chain", total, enabled=not no_progress) as tick:
+                chain = check_log_chain(on_row=tick)
+        except ChainCheckFailed as failed:
+            raise CommandError(f"The hash chain could not be checked: {failed}") from failed
         if not chain.ok:
             raise CommandError(
                 f"Hash chain broken at position {chain.first_bad_position}: {chain.problem} "
