@@ -2,7 +2,8 @@
 before hold a number of bytes.
 
 The readers of the whole log (the replay, the chain check, the export) read it a page at a
-time, so that memory stays flat however long the log. A page bounded by its number of events
+time, so that memory stays flat however long the log; so does the public change feed, which
+reads every event's data to digest it, a request at a time. A page bounded by its number of events
 alone is not flat in bytes: a source may hold two million characters of text, and a page of
 thousands of such events would hold gigabytes. So a page also ends at the first event that
 follows ``PAGE_BYTES`` of stored data: a page holds at most ``PAGE_BYTES`` of stored data and one

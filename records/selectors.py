@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from records.hashing import canonical_time, content_digest, digest
+from records.log_pages import page_end
 from records.models import (
     Fact,
     Property,
@@ -240,16 +241,29 @@ class FeedEntry:
     content_digest: str | None = None
 
 
-def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> list[FeedEntry]:
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[FeedEntry]
+    # Whether events follow the page (within as_of): the next page starts after its last.
+    more: bool
+
+
+def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> FeedPage:
     """Every event after ``after`` in log order, so a mirror follows the feed without gaps and
     can check each link of the hash chain (records.hashing.verify_feed). Only publication events
-    show their content."""
-    events = StoredEvent.objects.filter(position__gt=after).order_by("position")
+    show their content. A page holds at most ``limit`` events, and fewer once they hold
+    ``records.log_pages.PAGE_BYTES`` of stored data: every event's data is read, to digest it,
+    and a source may hold two million characters."""
+    end = page_end(after, limit)
+    if end is None:
+        return FeedPage(entries=[], more=False)
     when = resolve_as_of(as_of)
+    in_view = StoredEvent.objects.all()
     if when is not None:
-        events = events.filter(recorded_at__lte=when)
+        in_view = in_view.filter(recorded_at__lte=when)
+    events = in_view.filter(position__gt=after, position__lte=end).order_by("position")
     entries = []
-    for stored in events[:limit]:
+    for stored in events:
         metadata_digest = digest(stored.metadata)
         if stored.event_type in PUBLIC_EVENT_TYPES:
             entries.append(
@@ -289,4 +303,4 @@ def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> list
                     ),
                 )
             )
-    return entries
+    return FeedPage(entries=entries, more=in_view.filter(position__gt=end).exists())

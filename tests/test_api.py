@@ -456,6 +456,31 @@ def test_a_mirror_follows_the_change_feed_without_gaps_and_verifies_it(api, seed
     assert report.first_bad_position == target["position"]
 
 
+def test_a_feed_page_ends_early_once_its_events_hold_the_page_bound(api, seeded, monkeypatch):
+    """Every event's data is read to digest it, and a source may hold two million characters:
+    a page also ends at records.log_pages.PAGE_BYTES of stored data, and says there is more."""
+    from records import log_pages
+
+    positions = list(StoredEvent.objects.order_by("position").values_list("position", flat=True))
+    monkeypatch.setattr(log_pages, "PAGE_BYTES", 1)  # each page ends after its first event
+    pages, url = [], "/api/v1/changes/?limit=7"
+    while url:
+        page = api.get(url).json()
+        pages.append([e["position"] for e in page["results"]])
+        url = page["next"]
+    assert pages == [[position] for position in positions]
+
+
+def test_the_feeds_last_page_says_there_is_no_more(api, seeded):
+    events = StoredEvent.objects.count()
+    page = api.get("/api/v1/changes/", {"limit": events}).json()
+    assert len(page["results"]) == events and page["next"] is None
+    page = api.get("/api/v1/changes/", {"limit": events - 1}).json()
+    assert page["next"].endswith(f"?after={events - 1}&limit={events - 1}")
+    last = api.get(page["next"]).json()
+    assert [e["position"] for e in last["results"]] == [events] and last["next"] is None
+
+
 # --- no leaks, endpoint by endpoint and format by format ---
 
 SECRET = "LEAK-CANARY"

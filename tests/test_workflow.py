@@ -311,7 +311,7 @@ def test_a_feed_reader_cannot_confirm_a_guessed_approval_comment(archivist, revi
         record_type="claim", record_id=claim.pk, revision=1, comment="Checked.", actor=reviewer
     )
     comment_event, approval_event = read_stream(claim.pk)[-2:]
-    feed = {entry.position: entry for entry in selectors.change_feed()}
+    feed = {entry.position: entry for entry in selectors.change_feed().entries}
     approval = feed[approval_event.position].event
     hidden = feed[comment_event.position]
     assert not hidden.public

@@ -370,11 +370,11 @@ class ChangeFeedView(PublicAPIView, GenericAPIView):
     def get(self, request):
         after = _whole_number(request, "after", 0, BAD_AFTER, minimum=0)
         limit = _whole_number(request, "limit", 100, BAD_FEED_LIMIT, minimum=1, maximum=1000)
-        entries = selectors.change_feed(after=after, limit=limit, as_of=self.when)
-        results = [_feed_entry(entry) for entry in entries]
-        last = entries[-1].position if entries else after
+        page = selectors.change_feed(after=after, limit=limit, as_of=self.when)
+        results = [_feed_entry(entry) for entry in page.entries]
+        last = page.entries[-1].position if page.entries else after
         next_url = None
-        if len(entries) == limit:
+        if page.more:
             next_url = request.build_absolute_uri(
                 f"{request.path}?after={last}&limit={limit}"
                 + (
