@@ -17,7 +17,7 @@ shrinks such text tens of times). SQLite measures the bytes as they are.
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from records.models import StoredEvent
 
@@ -26,16 +26,16 @@ from records.models import StoredEvent
 PAGE_BYTES = 4_000_000
 
 
-def _last_position_sql() -> str:
+def _last_position_sql(database=connection) -> str:
     """The last position of the page after %s: at most %s events, and none after the stored
     data of those before it reaches %s bytes; the first event always counts. Positions and
     sizes only: the events' data is read once the page's range is known."""
-    quote = connection.ops.quote_name
+    quote = database.ops.quote_name
     table = quote(StoredEvent._meta.db_table)
     position, data, metadata = (
         quote(StoredEvent._meta.get_field(name).column) for name in ("position", "data", "metadata")
     )
-    if connection.vendor == "postgresql":
+    if database.vendor == "postgresql":
         size = f"pg_column_size({data}) + pg_column_size({metadata})"
     else:
         size = f"length(CAST({data} AS BLOB)) + length(CAST({metadata} AS BLOB))"
@@ -69,9 +69,11 @@ def page_parameters(after: int, limit: int) -> list[int]:
     return [after, after, limit, max(PAGE_BYTES, 1)]
 
 
-def page_end(after: int, limit: int) -> int | None:
+def page_end(after: int, limit: int, *, using: str = DEFAULT_DB_ALIAS) -> int | None:
     """The last position of the page after ``after``, or None past the log's end: for readers
-    that go through the ORM, which then read the page by its range of positions."""
-    with connection.cursor() as cursor:
-        cursor.execute(_last_position_sql(), page_parameters(after, limit)[1:])
+    that go through the ORM, which then read the page by its range of positions. ``using``: the
+    database they read (a public read's may be a replica, which may be behind the primary)."""
+    database = connections[using]
+    with database.cursor() as cursor:
+        cursor.execute(_last_position_sql(database), page_parameters(after, limit)[1:])
         return cursor.fetchone()[0]

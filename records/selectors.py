@@ -254,7 +254,8 @@ def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> Feed
     show their content. A page holds at most ``limit`` events, and fewer once they hold
     ``records.log_pages.PAGE_BYTES`` of stored data: every event's data is read, to digest it,
     and a source may hold two million characters."""
-    end = page_end(after, limit)
+    # The page's end is read where its events are: a replica, for a public read.
+    end = page_end(after, limit, using=StoredEvent.objects.db)
     if end is None:
         return FeedPage(entries=[], more=False)
     when = resolve_as_of(as_of)

@@ -324,6 +324,7 @@ def test_public_reads_reach_the_replica_writes_the_primary_and_staff_read_their_
     seeded = _last_position(primary)
     feed = f"{app.base}/api/v1/changes/?after={seeded}"
     assert _get_json(f"{app.base}/api/v1/facts/")["results"], "the seeds are published"
+    assert _get_json(f"{app.base}/api/v1/changes/?limit=5")["next"], "the feed has pages"
 
     # The public reads ran on the replica, and nothing has read Strata's tables on the primary.
     assert _projection_queries(replica, "strata-replica"), "public reads ran on the replica"
