@@ -38,11 +38,22 @@ SELECT f.id FROM records_fact f
 WHERE EXISTS (SELECT 1 FROM records_publishedclaim c WHERE c.fact_id = f.id)
 ORDER BY f.id LIMIT %s
 """
+# The feed's page as the API reads it: at most a number of events, ending sooner once they hold
+# records.log_pages.PAGE_BYTES of stored data; then whether any event follows, for its next link.
+FEED_PAGE_BYTES = 4_000_000
 EVENTS = """
 SELECT position, previous_hash, hash, stream_id, stream_type, version, event_type,
        schema_version, data, metadata, recorded_at
-FROM records_event WHERE position > %s ORDER BY position LIMIT %s
+FROM records_event WHERE position > %s AND position <= (
+  SELECT MAX(p) FROM (
+    SELECT p, SUM(size) OVER (ORDER BY p) - size AS before FROM (
+      SELECT position AS p, pg_column_size(data) + pg_column_size(metadata) AS size
+      FROM records_event WHERE position > %s ORDER BY position LIMIT %s
+    ) AS next_events
+  ) AS ahead WHERE before < %s
+) ORDER BY position
 """
+MORE_EVENTS = "SELECT EXISTS (SELECT 1 FROM records_event WHERE position > %s)"
 PUBLIC_EVENT_TYPES = {"RevisionApproved", "ClaimRetracted", "ClaimRanked", "PropertyDefined"}
 
 
@@ -166,9 +177,11 @@ def _feed_entry(row) -> dict:
 
 
 def change_feed(connection, _) -> dict:
-    rows = connection.execute(EVENTS, [0, FEED_PAGE_SIZE]).fetchall()
+    rows = connection.execute(EVENTS, [0, 0, FEED_PAGE_SIZE, FEED_PAGE_BYTES]).fetchall()
+    last = rows[-1][0] if rows else 0
+    (more,) = connection.execute(MORE_EVENTS, [last]).fetchone()
     results = [_feed_entry(row) for row in rows]
-    return {"results": results, "last_position": rows[-1][0] if rows else 0, "next": "?after=..."}
+    return {"results": results, "last_position": last, "next": "?after=..." if more else None}
 
 
 PAGES = {

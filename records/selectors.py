@@ -244,7 +244,10 @@ class FeedEntry:
 @dataclass(frozen=True)
 class FeedPage:
     entries: list[FeedEntry]
-    # Whether events follow the page (within as_of): the next page starts after its last.
+    # The last position the page read: its last entry's, or later where the events after that
+    # fall outside as_of. The next page starts after it.
+    read_to: int
+    # Whether events follow the page (within as_of).
     more: bool
 
 
@@ -257,7 +260,7 @@ def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> Feed
     # The page's end is read where its events are: a replica, for a public read.
     end = page_end(after, limit, using=StoredEvent.objects.db)
     if end is None:
-        return FeedPage(entries=[], more=False)
+        return FeedPage(entries=[], read_to=after, more=False)
     when = resolve_as_of(as_of)
     in_view = StoredEvent.objects.all()
     if when is not None:
@@ -304,4 +307,6 @@ def change_feed(*, after: int = 0, limit: int = 100, as_of: AsOf = None) -> Feed
                     ),
                 )
             )
-    return FeedPage(entries=entries, more=in_view.filter(position__gt=end).exists())
+    # Times count up with positions in a log Strata wrote, but a restored one may not: past the
+    # page's end, so that a page whose events all fall outside as_of cannot be asked again.
+    return FeedPage(entries=entries, read_to=end, more=in_view.filter(position__gt=end).exists())

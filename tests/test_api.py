@@ -481,6 +481,44 @@ def test_the_feeds_last_page_says_there_is_no_more(api, seeded):
     assert [e["position"] for e in last["results"]] == [events] and last["next"] is None
 
 
+def _follow_the_feed(api, url: str, most: int = 100) -> list[int]:
+    positions = []
+    for _ in range(most):
+        page = api.get(url).json()
+        positions += [e["position"] for e in page["results"]]
+        url = page["next"]
+        if url is None:
+            return positions
+    raise AssertionError(f"the feed still had a next page after {most}: {url}")
+
+
+def test_a_mirror_follows_the_feed_as_of_a_time(api, seeded):
+    """The time's "+00:00" survives the next link (unencoded, its "+" would read as a space)."""
+    from records.hashing import canonical_time
+
+    fifth = StoredEvent.objects.get(position=5)
+    as_of = canonical_time(fifth.recorded_at)
+    assert "+00:00" in as_of
+    url = f"/api/v1/changes/?{urlencode({'limit': 2, 'as_of': as_of})}"
+    assert _follow_the_feed(api, url) == [1, 2, 3, 4, 5]
+
+
+def test_the_feed_as_of_a_time_ends_in_a_log_whose_times_do_not_count_up(api, seeded):
+    """A restored log may hold times out of order. A page whose events all fall outside as_of
+    must still move the next page on, or a mirror would ask for it forever."""
+    from datetime import timedelta
+
+    from records import append_only
+
+    fifth = StoredEvent.objects.get(position=5)
+    later = fifth.recorded_at + timedelta(days=365)
+    append_only.uninstall(connection)
+    StoredEvent.objects.filter(position__in=[2, 3, 4]).update(recorded_at=later)
+    append_only.install(connection)
+    url = f"/api/v1/changes/?{urlencode({'limit': 3, 'as_of': 5, 'after': 1})}"
+    assert _follow_the_feed(api, url) == [5]
+
+
 # --- no leaks, endpoint by endpoint and format by format ---
 
 SECRET = "LEAK-CANARY"

@@ -122,3 +122,10 @@ def test_every_reader_of_the_log_sees_every_event_with_pages_of_one(
     chain = check_log_chain()
     assert chain.ok and chain.checked == events
     assert check_replay().ok
+
+
+def test_the_benchmarks_feed_baseline_reads_pages_of_the_same_bound():
+    """bench/api_baseline.py reads the feed's page without Django: its bound is a copy."""
+    from bench import api_baseline
+
+    assert api_baseline.FEED_PAGE_BYTES == log_pages.PAGE_BYTES

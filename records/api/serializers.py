@@ -183,4 +183,7 @@ class FeedEntrySerializer(serializers.Serializer):
 class ChangeFeedSerializer(serializers.Serializer):
     results = FeedEntrySerializer(many=True)
     last_position = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
+    next = serializers.URLField(
+        allow_null=True,
+        help_text="the next page; null only when no event follows this one (within as_of)",
+    )

@@ -1,5 +1,7 @@
 """The public API's views: thin, read-only, over the public gate (records.selectors)."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
@@ -364,7 +366,12 @@ class ChangeFeedView(PublicAPIView, GenericAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("after", int, description="the last position already seen (0)"),
-            OpenApiParameter("limit", int, description="entries per page, 1 to 1000 (100)"),
+            OpenApiParameter(
+                "limit",
+                int,
+                description="at most this many entries a page, 1 to 1000 (100); a page of long "
+                "events holds fewer, so follow next until it is null",
+            ),
         ]
     )
     def get(self, request):
@@ -375,14 +382,11 @@ class ChangeFeedView(PublicAPIView, GenericAPIView):
         last = page.entries[-1].position if page.entries else after
         next_url = None
         if page.more:
-            next_url = request.build_absolute_uri(
-                f"{request.path}?after={last}&limit={limit}"
-                + (
-                    f"&as_of={request.query_params['as_of']}"
-                    if "as_of" in request.query_params
-                    else ""
-                )
-            )
+            query = {"after": page.read_to, "limit": limit}
+            if "as_of" in request.query_params:
+                query["as_of"] = request.query_params["as_of"]
+            # Encoded: a time's "+00:00" would otherwise come back as a space.
+            next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
         return Response({"results": results, "last_position": last, "next": next_url})
 
 
