@@ -436,12 +436,26 @@ def test_as_of_on_every_read_endpoint(api, archivist, reviewer):
     assert [e["position"] for e in feed] == [1, 2, 3, 4, 5]
 
 
-def test_a_mirror_follows_the_change_feed_without_gaps_and_verifies_it(api, seeded):
-    entries, url = [], "/api/v1/changes/?limit=7"
-    while url:
+def _feed_pages(api, url: str, most: int = 200) -> list[dict]:
+    """The feed's pages from ``url``, following next to the end: as a mirror reads it. A feed
+    that still links on after ``most`` pages fails the test rather than loop."""
+    pages = []
+    for _ in range(most):
         page = api.get(url).json()
-        entries += page["results"]
+        pages.append(page)
         url = page["next"]
+        if url is None:
+            return pages
+    raise AssertionError(f"the feed still had a next page after {most}: {url}")
+
+
+def _follow_the_feed(api, url: str) -> list[int]:
+    return [e["position"] for page in _feed_pages(api, url) for e in page["results"]]
+
+
+def test_a_mirror_follows_the_change_feed_without_gaps_and_verifies_it(api, seeded):
+    pages = _feed_pages(api, "/api/v1/changes/?limit=7")
+    entries = [entry for page in pages for entry in page["results"]]
     assert [e["position"] for e in entries] == list(
         StoredEvent.objects.order_by("position").values_list("position", flat=True)
     )
@@ -463,12 +477,10 @@ def test_a_feed_page_ends_early_once_its_events_hold_the_page_bound(api, seeded,
 
     positions = list(StoredEvent.objects.order_by("position").values_list("position", flat=True))
     monkeypatch.setattr(log_pages, "PAGE_BYTES", 1)  # each page ends after its first event
-    pages, url = [], "/api/v1/changes/?limit=7"
-    while url:
-        page = api.get(url).json()
-        pages.append([e["position"] for e in page["results"]])
-        url = page["next"]
-    assert pages == [[position] for position in positions]
+    pages = _feed_pages(api, "/api/v1/changes/?limit=7")
+    assert [[e["position"] for e in page["results"]] for page in pages] == [
+        [position] for position in positions
+    ]
 
 
 def test_the_feeds_last_page_says_there_is_no_more(api, seeded):
@@ -479,17 +491,6 @@ def test_the_feeds_last_page_says_there_is_no_more(api, seeded):
     assert page["next"].endswith(f"?after={events - 1}&limit={events - 1}")
     last = api.get(page["next"]).json()
     assert [e["position"] for e in last["results"]] == [events] and last["next"] is None
-
-
-def _follow_the_feed(api, url: str, most: int = 100) -> list[int]:
-    positions = []
-    for _ in range(most):
-        page = api.get(url).json()
-        positions += [e["position"] for e in page["results"]]
-        url = page["next"]
-        if url is None:
-            return positions
-    raise AssertionError(f"the feed still had a next page after {most}: {url}")
 
 
 def test_a_mirror_follows_the_feed_as_of_a_time(api, seeded):
