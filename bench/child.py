@@ -26,6 +26,17 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux gives KiB
 
 
+def _import_steps(said: str) -> dict[str, float]:
+    """The seconds per step that import_claims reports ("Time per step: parse 0.41 s, …")."""
+    for line in said.splitlines():
+        if line.startswith("Time per step: "):
+            steps = line.removeprefix("Time per step: ").rstrip(".").split(", ")
+            return {
+                name: float(seconds) for name, seconds, _unit in (step.split(" ") for step in steps)
+            }
+    raise RuntimeError(f"import_claims did not say its time per step:\n{said}")
+
+
 def main(command: str, *arguments: str) -> None:
     import django
 
@@ -36,6 +47,7 @@ def main(command: str, *arguments: str) -> None:
     from records.replay import event_count
 
     events_before = event_count()
+    steps = {}
     before = _peak_rss_bytes()
     started = time.perf_counter()
     if command == "chain":
@@ -50,7 +62,9 @@ def main(command: str, *arguments: str) -> None:
             call_command(command, output=output, no_progress=True, stdout=io.StringIO())
     elif command == "import_claims":
         path, actor = arguments
-        call_command(command, path, actor=actor, no_progress=True, stdout=io.StringIO())
+        said = io.StringIO()
+        call_command(command, path, actor=actor, no_progress=True, stdout=said)
+        steps = _import_steps(said.getvalue())
     else:
         call_command(command, no_progress=True, stdout=io.StringIO())
     seconds = time.perf_counter() - started
@@ -64,6 +78,7 @@ def main(command: str, *arguments: str) -> None:
                 "events": events,
                 "rss_before_bytes": before,
                 "peak_rss_bytes": _peak_rss_bytes(),
+                "steps": steps,
             }
         )
     )

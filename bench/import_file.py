@@ -1,9 +1,14 @@
 """A catalogue to import: the bench archive's published records, as an import file would give
 them (docs/import.md), with ids of the run's own so that every run imports new records.
 
-Sources keep their full text and subjects their names in every script; claims keep their
-value, citation (quote and offsets) and attribution, pointing at the file's own sources and
-subjects. The published records are written out as many times as it takes to reach the
+The catalogue goes source by source, as an archivist migrating a catalogue of claims would
+give it: each published source, then every published claim citing it, each claim preceded by
+the subjects it names that the file has not given yet. So a file cut short holds claims in the
+archive's own proportion to sources and subjects, whatever the archive's size (taking every
+source first, then every subject, a 1M-event archive's catalogue of 20,000 lines held no claim
+at all). Sources keep their full text and subjects their names in every script; claims keep
+their value, citation (quote and offsets) and attribution, pointing at the file's own sources
+and subjects. The published records are written out as many times as it takes to reach the
 number of lines asked for (each time with other ids), and the file is cut there.
 """
 
@@ -12,10 +17,11 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from records.commands.claims import current_fields
-from records.models import PublishedClaim, PublishedSource, PublishedSubject
+from records.models import PublishedClaim, PublishedSource, PublishedSubject, Subject
 
 NAMESPACE = uuid.UUID("0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24")
 
@@ -32,49 +38,68 @@ def _id(copy: str, record_id) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{copy}:{record_id}"))
 
 
+def _source_line(run: str, source: PublishedSource) -> dict:
+    return {
+        "record": "source",
+        "id": _id(run, source.id),
+        **{field: getattr(source, field) for field in PublishedSource.CONTENT_FIELDS},
+    } | ({"accessed": source.accessed.isoformat()} if source.accessed else {})
+
+
+def _subject_line(run: str, subject_id) -> dict:
+    # A claim is approved whatever its subject's review status: a subject not yet published
+    # is given as its working revision stands.
+    subject = PublishedSubject.objects.filter(pk=subject_id).first() or Subject.objects.get(
+        pk=subject_id
+    )
+    return {
+        "record": "subject",
+        "id": _id(run, subject.id),
+        "kind": subject.kind,
+        "names": subject.names,
+    }
+
+
+def _claim_line(run: str, claim: PublishedClaim) -> dict:
+    value = {key: claim.value[key] for key in VALUE_FIELDS[claim.value_type] if key in claim.value}
+    if "subject_id" in value:
+        value["subject_id"] = _id(run, value["subject_id"])
+    fields = current_fields(claim)
+    return {
+        "record": "claim",
+        "id": _id(run, claim.id),
+        "subject_id": _id(run, claim.subject_id),
+        "property": claim.property.key,
+        **fields,
+        "value": value,
+        "citation": {**fields["citation"], "source_id": _id(run, claim.source_id)},
+    }
+
+
 def _catalogue(run: str):
+    given_subjects = set()
     for source in PublishedSource.objects.order_by("id").iterator():
-        yield {
-            "record": "source",
-            "id": _id(run, source.id),
-            **{field: getattr(source, field) for field in PublishedSource.CONTENT_FIELDS},
-        } | ({"accessed": source.accessed.isoformat()} if source.accessed else {})
-    for subject in PublishedSubject.objects.order_by("id").iterator():
-        yield {
-            "record": "subject",
-            "id": _id(run, subject.id),
-            "kind": subject.kind,
-            "names": subject.names,
-        }
-    claims = PublishedClaim.objects.select_related("property").order_by("id")
-    for claim in claims.iterator():
-        value = {
-            key: claim.value[key] for key in VALUE_FIELDS[claim.value_type] if key in claim.value
-        }
-        if "subject_id" in value:
-            value["subject_id"] = _id(run, value["subject_id"])
-        fields = current_fields(claim)
-        yield {
-            "record": "claim",
-            "id": _id(run, claim.id),
-            "subject_id": _id(run, claim.subject_id),
-            "property": claim.property.key,
-            **fields,
-            "value": value,
-            "citation": {**fields["citation"], "source_id": _id(run, claim.source_id)},
-        }
+        yield _source_line(run, source)
+        claims = PublishedClaim.objects.filter(source_id=source.id).select_related("property")
+        for claim in claims.order_by("id"):
+            for subject_id in (claim.subject_id, claim.value.get("subject_id")):
+                if subject_id is not None and str(subject_id) not in given_subjects:
+                    given_subjects.add(str(subject_id))
+                    yield _subject_line(run, subject_id)
+            yield _claim_line(run, claim)
 
 
-def write(path: Path, run: int, lines: int) -> int:
-    """Write ``lines`` lines (fewer only if the archive publishes nothing); returns how many."""
-    written = 0
+def write(path: Path, run: int, lines: int) -> Counter:
+    """Write ``lines`` lines (fewer only if the archive publishes nothing); returns how many of
+    each kind of record ("source", "subject", "claim")."""
+    written: Counter = Counter()
     with path.open("w", encoding="utf-8") as out:
         for copy in itertools.count():
-            before = written
+            before = written.total()
             for line in _catalogue(f"{run}-{copy}"):
-                if written == lines:
+                if written.total() == lines:
                     return written
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                written += 1
-            if written == before:
+                written[line["record"]] += 1
+            if written.total() == before:
                 return written

@@ -131,16 +131,19 @@ def _bulk_import(options, url, console, achieved):
 
     actor = team().archivist.get_username()
     speed, peak, base = measure.Samples(), measure.Samples(), measure.Samples()
+    steps: dict[str, measure.Samples] = {}
     with tempfile.TemporaryDirectory() as folder:
         for run in range(options.runs):
             console.print(f"import_claims, run {run + 1} of {options.runs}")
             path = Path(folder) / f"catalogue-{run}.jsonl"
-            lines = import_file.write(path, run, options.import_lines)
+            kinds = import_file.write(path, run, options.import_lines)
             first = log_size()
             database.vacuum(url)
             result = measure.maintenance_command("import_claims", url, str(path), actor)
             speed.add(result["events"] / result["seconds"])
             peak.add(result["peak_rss_bytes"] / report.MB)
+            for step, seconds in result["steps"].items():
+                steps.setdefault(step, measure.Samples()).add(seconds)
             base.add(measure.insert_baseline(url, first, 1, True))
     achieved[("bulk import", "events/s")] = speed.median
     return report.Row(
@@ -148,7 +151,8 @@ def _bulk_import(options, url, console, achieved):
         speed.median,
         "events/s",
         speed.spread,
-        f"{lines:,} lines, peak {peak.median:,.0f} MB",
+        f"{kinds.total():,} lines ({kinds['claim']:,} claims), peak {peak.median:,.0f} MB; "
+        + ", ".join(f"{step} {spent.median:.1f} s" for step, spent in steps.items()),
         "psycopg inserts, batched",
         base.median,
     )

@@ -3,6 +3,7 @@ checked with the commands' rules, appended in one transaction, projected, and re
 
 import io
 import json
+import re
 import uuid
 from datetime import date
 
@@ -570,7 +571,12 @@ def test_the_command_imports_and_reports(archivist, world, catalogue, write):
         "import_claims", write(catalogue), "--actor", "archivist", "--no-progress", stdout=out
     )
     assert "Registered as drafts: 1 source(s), 1 subject(s), 4 claim(s)" in out.getvalue()
-    assert "events/s" in out.getvalue()
+    # The time is the steps' together, the commit (the deferred reference checks) included.
+    total = re.search(r"6 events in ([0-9.]+) s \([0-9,]+ events/s\)", out.getvalue())
+    steps = re.search(r"Time per step: (.*)\.$", out.getvalue(), re.MULTILINE)
+    spent = dict(step.split(" ")[:2] for step in steps[1].split(", "))
+    assert list(spent) == ["parse", "check", "append", "project", "commit"]
+    assert float(total[1]) == pytest.approx(sum(map(float, spent.values())), abs=0.03)
     event = StoredEvent.objects.get(stream_id=catalogue[3]["id"])
     assert event.metadata["reason"] == "Imported from catalogue.jsonl"
     out = io.StringIO()
