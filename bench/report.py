@@ -292,10 +292,13 @@ EXPLANATIONS = """\
   the bytes are the same.
 - **Bulk import**: `manage.py import_claims` in a fresh process, on the benchmark archive, with
   a catalogue of the archive's published sources, subjects and claims written out as an import
-  file (`bench/import_file.py`: texts, names, values and quotes as published, ids of the run's
-  own, repeated with other ids up to the lines asked for); one event per line. Events/s is the
+  file (`bench/import_file.py`: source by source, each followed by the published claims citing
+  it and the subjects they name, so that the file holds claims in the archive's proportion
+  however short it is cut; texts, names, values and quotes as published, ids of the run's own,
+  repeated with other ids up to the lines asked for); one event per line. Events/s is the
   events it appended over the command's time (reading, checking every line as the commands do,
-  appending, projecting). *Baseline*: the very event rows it stored, inserted with psycopg in
+  appending, projecting, committing); the row gives the median seconds of each step, as the
+  command reports them. *Baseline*: the very event rows it stored, inserted with psycopg in
   one transaction into the scratch table, as for the commands.
 - **Verify's chain check alone**: `records.chain_check.check_log_chain`, verify's first
   step (the log read raw, in pages, the next page read while one is checked; from 200,000
@@ -428,6 +431,12 @@ archives of 10k and 50k events:
   the work itself must fall by more than half, on both sides (in Python the handlers and
   COPY's formatting, which is psycopg's C but a fifth of the replay's thread; on the server
   the history tables' index upkeep and the foreign-key checks at commit).
+  Those checks were then timed at 1M events (2026-12-01: a replay of 1,060,000 events in one
+  transaction, then `SET CONSTRAINTS ALL IMMEDIATE` timed before the commit): 30.5 s after a
+  262 s replay, a tenth of the rebuild. Checked one constraint at a time, they spread over all
+  28 foreign keys: the claims' history rows' user 6.9 s, the claims' fact 3.1 s, each of the
+  claims' and published claims' other references 0.7 to 2.6 s, each history table's user under
+  1.6 s but the claims'. No one key is worth giving up a database's guarantee for.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
@@ -451,28 +460,43 @@ archives of 10k and 50k events:
   alternating pairs, halves took 14.8, 11.0 and 10.6 s and one walk 17.3, 12.7 and 15.5 s: a
   median of 91,000 against 64,000 events/s, 1.4 times, not 2, since the two servers' work
   shares the same two cores. The worker's memory (about 80 MB at its peak) is a process of its
-  own, beside the caller's 82 MB, and not in the peak of the table's chain row. The tables
-  above are of a run before this (commit 190e4f3): their chain and verify rows are of one
-  walk. On the 1M-event archive (measured apart on 2026-11-30, in one transaction rolled back)
+  own, beside the caller's 82 MB, and not in the peak of the table's chain row. On the
+  1M-event archive (measured apart on 2026-11-30, in one transaction rolled back)
   verify's time splits into the chain check 8 s (one walk, on the faster machine), copying the
   live tables 7 s, the replay 110 s and the comparison 18 to 22 s (no faster with `work_mem` at
   64 or 256 MB): the replay is 70% of it, so verify can only follow rebuild.
-- **Bulk import** checks and appends at about 10,000 events/s on its own (parsing, the
-  commands' rules against references loaded in bulk, hashing, one streamed COPY); projecting
-  the drafts is the same paged projector as rebuild, so the import's figure is bounded by it.
-  It holds the whole file and the texts of the sources it cites in memory (split a very large
-  catalogue into several files).
+- **Bulk import** goes in five steps, each timed by the command. On the 1M-event archive
+  (2026-12-01, measured apart, a catalogue of 20,000 lines: 1,062 sources, 5,692 subjects and
+  13,246 claims) it took 14.1 s: reading and parsing the lines 1.1 s, checking them with the
+  commands' rules against references loaded in bulk 1.8 s, appending (hashing, one streamed
+  COPY) 2.7 s, projecting the drafts 6.4 s (the same paged projector as rebuild, but here
+  every event registers a record: building a Django model instance for each new record and
+  its fact was a tenth of the import's thread under py-spy) and the commit 1.5 s (the
+  database's deferred checks of the new rows' references). 10,000 events/s would be 2 s in
+  all, less than the projection or the append alone: the bound is the sum of the steps, no
+  single one. Until that day the catalogue took every source, then every subject, then the
+  claims, so at 1M events its 20,000 lines held no claim at all: the earlier runs' figure
+  (1,805 events/s at commit 190e4f3) is of sources with their texts and subjects.
+  The import holds the whole file and the texts of the sources it cites in memory (split a
+  very large catalogue into several files). In the run of the tables above (commit a9f7c27)
+  the append took 6.5 s, the slowest seen: two more imports right after, on the same archive,
+  took 16.4 and 14.9 s in all, appending in 4.3 and 3.3 s.
 - **Commands** make about thirteen SQL round trips per event, each command in a transaction of
   its own that commits to disk: the append lock, the retry check by event id, the stream's
   version, the log's tail, the insert, the record read by the command and again by the
   projector, its update and its history row. Writers overlap only the work before the lock,
   so four writers do little better than one (compare the two *commands* rows).
 - **Machines differ**, though they are described alike (2 cores, AMD EPYC): compare runs by
-  their ratios to the baselines. At 1M events, on 2026-12-01 (commit 190e4f3) one gave rebuild
-  5,301, verify 4,876, the chain check alone 71,796, export 15,093 and bulk import 1,805
-  events/s, with SHA-256 over the log at 339,540 events/s; on 2026-11-30 (commit 4af4f1a)
-  another gave 8,634, 6,273, 132,130, 24,384 and 3,314, with SHA-256 at 469,025. The ratios
-  moved little (rebuild 0.18 and 0.21, verify 0.014 and 0.013, the chain check 0.25 and 0.28).
+  their ratios to the baselines. At 1M events, the run of the tables above (2026-12-01, commit
+  a9f7c27) gave rebuild 4,010, verify 3,670, the chain check alone 55,106 (in two halves) and
+  export 10,390 events/s, with SHA-256 over the log at 215,195 events/s; earlier that day
+  (commit 190e4f3) another gave 5,301, 4,876, 71,796 (one walk) and 15,093, with SHA-256 at
+  339,540; on 2026-11-30 (commit 4af4f1a) another 8,634, 6,273, 132,130 (one walk) and 24,384,
+  with SHA-256 at 469,025. The ratios moved little (rebuild 0.19, 0.18 and 0.21, verify 0.017,
+  0.014 and 0.013, the chain check 0.26, 0.25 and 0.28). The chain check's halves gain less on
+  a slower machine: right after this run, on its archive, two alternating pairs gave halves
+  54,914 and 62,049 events/s against one walk's 48,036 and 48,243. Bulk import's figures are
+  not comparable across these runs (see *Bulk import* above).
 """
 
 GAPS = """\
@@ -487,10 +511,6 @@ GAPS = """\
   many copies of the same pages' shapes.
 - The writers' figures come from a few dozen claims per run (`--claims-per-writer`); their
   range shows how much they move from run to run.
-- **The change feed since its pages were bounded in bytes** (`docs/api.md`): the figures above
-  are of a run before, when a feed request made 2 queries. It now makes 4 (the log's head, for
-  the page cache; the page's end; the page; whether events follow it), 5 with `as_of` given as
-  a position, within the bound of 6, and has not been put under load since.
 - **Memory with long source texts.** The benchmark's sources hold about 4 KB of text each,
   where a source may hold up to 2,000,000 characters; no run measures such a log. Pages of the
   log were bounded by a number of events alone, so a log dense with long texts took memory in
