@@ -26,14 +26,17 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux gives KiB
 
 
-def _import_steps(said: str) -> dict[str, float]:
-    """The seconds per step that import_claims reports ("Time per step: parse 0.41 s, …")."""
+def import_steps(said: str) -> dict[str, float]:
+    """The seconds per step that import_claims reports ("Time per step: parse 0.41 s, …"); none
+    when it had nothing new to import."""
     for line in said.splitlines():
         if line.startswith("Time per step: "):
             steps = line.removeprefix("Time per step: ").rstrip(".").split(", ")
             return {
                 name: float(seconds) for name, seconds, _unit in (step.split(" ") for step in steps)
             }
+        if line.startswith("Nothing new to import"):
+            return {}
     raise RuntimeError(f"import_claims did not say its time per step:\n{said}")
 
 
@@ -64,7 +67,7 @@ def main(command: str, *arguments: str) -> None:
         path, actor = arguments
         said = io.StringIO()
         call_command(command, path, actor=actor, no_progress=True, stdout=said)
-        steps = _import_steps(said.getvalue())
+        steps = import_steps(said.getvalue())
     else:
         call_command(command, no_progress=True, stdout=io.StringIO())
     seconds = time.perf_counter() - started

@@ -4,12 +4,13 @@ them (docs/import.md), with ids of the run's own so that every run imports new r
 The catalogue goes source by source, as an archivist migrating a catalogue of claims would
 give it: each published source, then every published claim citing it, each claim preceded by
 the subjects it names that the file has not given yet. So a file cut short holds claims in the
-archive's own proportion to sources and subjects, whatever the archive's size (taking every
-source first, then every subject, a 1M-event archive's catalogue of 20,000 lines held no claim
-at all). Sources keep their full text and subjects their names in every script; claims keep
-their value, citation (quote and offsets) and attribution, pointing at the file's own sources
-and subjects. The published records are written out as many times as it takes to reach the
-number of lines asked for (each time with other ids), and the file is cut there.
+archive's own proportion to sources, whatever the archive's size, and the subjects as its claims
+first name them (taking every source first, then every subject, a 1M-event archive's catalogue
+of 20,000 lines held no claim at all). Sources keep their full text and subjects their names
+in every script; claims keep their value, citation (quote and offsets) and attribution,
+pointing at the file's own sources and subjects. The published records are written out as
+many times as it takes to reach the number of lines asked for (each time with other ids), and
+the file is cut there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from records.commands.claims import current_fields
-from records.models import PublishedClaim, PublishedSource, PublishedSubject, Subject
+from records.models import PublishedClaim, PublishedSource, PublishedSubject
 
 NAMESPACE = uuid.UUID("0f7d3c1e-2b8a-4c55-9e61-5a1f0b7c9d24")
 
@@ -34,8 +35,13 @@ VALUE_FIELDS = {
 }
 
 
+def _same(record_id) -> uuid.UUID:
+    """One form for an id given as a UUID or as text (in any case, as a restored log may)."""
+    return record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(record_id)
+
+
 def _id(copy: str, record_id) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{copy}:{record_id}"))
+    return str(uuid.uuid5(NAMESPACE, f"{copy}:{_same(record_id)}"))
 
 
 def _source_line(run: str, source: PublishedSource) -> dict:
@@ -47,11 +53,8 @@ def _source_line(run: str, source: PublishedSource) -> dict:
 
 
 def _subject_line(run: str, subject_id) -> dict:
-    # A claim is approved whatever its subject's review status: a subject not yet published
-    # is given as its working revision stands.
-    subject = PublishedSubject.objects.filter(pk=subject_id).first() or Subject.objects.get(
-        pk=subject_id
-    )
+    # A claim is approved only once the subjects it names are (records/commands/review.py).
+    subject = PublishedSubject.objects.get(pk=subject_id)
     return {
         "record": "subject",
         "id": _id(run, subject.id),
@@ -83,8 +86,8 @@ def _catalogue(run: str):
         claims = PublishedClaim.objects.filter(source_id=source.id).select_related("property")
         for claim in claims.order_by("id"):
             for subject_id in (claim.subject_id, claim.value.get("subject_id")):
-                if subject_id is not None and str(subject_id) not in given_subjects:
-                    given_subjects.add(str(subject_id))
+                if subject_id is not None and _same(subject_id) not in given_subjects:
+                    given_subjects.add(_same(subject_id))
                     yield _subject_line(run, subject_id)
             yield _claim_line(run, claim)
 

@@ -293,13 +293,14 @@ EXPLANATIONS = """\
 - **Bulk import**: `manage.py import_claims` in a fresh process, on the benchmark archive, with
   a catalogue of the archive's published sources, subjects and claims written out as an import
   file (`bench/import_file.py`: source by source, each followed by the published claims citing
-  it and the subjects they name, so that the file holds claims in the archive's proportion
-  however short it is cut; texts, names, values and quotes as published, ids of the run's own,
-  repeated with other ids up to the lines asked for); one event per line. Events/s is the
-  events it appended over the command's time (reading, checking every line as the commands do,
-  appending, projecting, committing); the row gives the median seconds of each step, as the
-  command reports them. *Baseline*: the very event rows it stored, inserted with psycopg in
-  one transaction into the scratch table, as for the commands.
+  it and the subjects they name, so that the file holds claims in the archive's proportion to
+  sources however short it is cut, and subjects as the claims first name them; texts, names,
+  values and quotes as published, ids of the run's own, repeated with other ids up to the lines
+  asked for); one event per line. Events/s is the events it appended over the command's time
+  (reading, checking every line as the commands do, appending, projecting, committing); the row
+  gives the median seconds of each step, as the command reports them. *Baseline*: the very event
+  rows it stored, inserted with psycopg in one transaction into the scratch table, as for the
+  commands.
 - **Verify's chain check alone**: `records.chain_check.check_log_chain`, verify's first
   step (the log read raw, in pages, the next page read while one is checked; from 200,000
   events, in two halves at once, the second in a process of its own whose memory the peak does
@@ -467,20 +468,21 @@ archives of 10k and 50k events:
   64 or 256 MB): the replay is 70% of it, so verify can only follow rebuild.
 - **Bulk import** goes in five steps, each timed by the command. On the 1M-event archive
   (2026-12-01, measured apart, a catalogue of 20,000 lines: 1,062 sources, 5,692 subjects and
-  13,246 claims) it took 14.1 s: reading and parsing the lines 1.1 s, checking them with the
-  commands' rules against references loaded in bulk 1.8 s, appending (hashing, one streamed
-  COPY) 2.7 s, projecting the drafts 6.4 s (the same paged projector as rebuild, but here
-  every event registers a record: building a Django model instance for each new record and
-  its fact was a tenth of the import's thread under py-spy) and the commit 1.5 s (the
-  database's deferred checks of the new rows' references). 10,000 events/s would be 2 s in
-  all, less than the projection or the append alone: the bound is the sum of the steps, no
-  single one. Until that day the catalogue took every source, then every subject, then the
-  claims, so at 1M events its 20,000 lines held no claim at all: the earlier runs' figure
-  (1,805 events/s at commit 190e4f3) is of sources with their texts and subjects.
-  The import holds the whole file and the texts of the sources it cites in memory (split a
-  very large catalogue into several files). In the run of the tables above (commit a9f7c27)
-  the append took 6.5 s, the slowest seen: two more imports right after, on the same archive,
-  took 16.4 and 14.9 s in all, appending in 4.3 and 3.3 s.
+  13,246 claims) it took 14.1 s, reading the file included: parsing the lines 1.1 s, checking
+  them with the commands' rules against references loaded in bulk 1.8 s, appending (hashing, one
+  streamed COPY) 2.7 s, projecting the drafts 6.4 s (the same paged projector as rebuild, but
+  here every event registers a record: building a Django model instance for each new record and
+  its fact was a tenth of the import's thread under py-spy) and the commit 1.5 s (most of it the
+  database's deferred checks of the new rows' references, 1.7 s when timed apart with `SET
+  CONSTRAINTS ALL IMMEDIATE` in another run; then writing the transaction to disk). 10,000
+  events/s would be 2 s in all, less than the projection or the append alone: the bound is the
+  sum of the steps, no single one. Until that day the catalogue took every source, then every
+  subject, then the claims, so at 1M events its 20,000 lines held no claim at all: the earlier
+  runs' figure (1,805 events/s at commit 190e4f3) is of sources with their texts and subjects.
+  The import holds the whole file and the texts of the sources it cites in memory (split a very
+  large catalogue into several files). In the run of the tables above (commit a9f7c27) the
+  append took 6.5 s, the slowest seen: two more imports right after, on the same archive, took
+  16.4 and 14.9 s in all, appending in 4.3 and 3.3 s.
 - **Commands** make about thirteen SQL round trips per event, each command in a transaction of
   its own that commits to disk: the append lock, the retry check by event id, the stream's
   version, the log's tail, the insert, the record read by the command and again by the

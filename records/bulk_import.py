@@ -122,7 +122,8 @@ class ImportReport:
     already_imported: int = 0
     events: list[StoredEvent] = field(default_factory=list)
     # seconds spent in each step: parse, check, append, project, commit (where the database
-    # checks the new rows' references, deferred to the end of the transaction)
+    # checks the new rows' references, deferred to the end of the transaction, and writes the
+    # transaction to disk)
     timings: dict[str, float] = field(default_factory=dict)
 
 
