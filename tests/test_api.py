@@ -436,6 +436,55 @@ def test_as_of_on_every_read_endpoint(api, archivist, reviewer):
     assert [e["position"] for e in feed] == [1, 2, 3, 4, 5]
 
 
+def test_related_records_on_a_page_are_shown_as_of_the_same_moment(api, archivist, reviewer):
+    """A claim's citation and subject are read beside it, as of the same moment: an as_of
+    before their renames shows the title and label then published, not today's."""
+    world = factories.published_world(archivist, reviewer)
+    claim = factories.deaths_claim(
+        archivist, subject_record=world["subject"], prop=world["deaths"], src=world["source"]
+    )
+    factories.publish(claim, "claim", author=archivist, reviewer=reviewer)
+    before_renames = StoredEvent.objects.order_by("-position").first().position
+    src, subj = world["source"], world["subject"]
+    src = commands.revise_source(
+        source_id=src.pk,
+        expected_version=src.version,
+        title="Renamed source",
+        full_text=factories.TEXT,
+        licence="CC BY-SA 4.0",
+        reason="Fuller title",
+        actor=archivist,
+    )
+    factories.publish(src, "source", author=archivist, reviewer=reviewer)
+    subj = commands.revise_subject(
+        subject_id=subj.pk,
+        expected_version=subj.version,
+        kind="event",
+        names=[{"name": "Renamed campaign", "language": "en"}],
+        reason="Usual name",
+        actor=archivist,
+    )
+    factories.publish(subj, "subject", author=archivist, reviewer=reviewer)
+
+    def shown(path, as_of=None):
+        params = {} if as_of is None else {"as_of": as_of}
+        [record] = api.get(path, params).json()["results"]
+        claim_shown = record["claims"][0] if "claims" in record else record
+        return (
+            record["subject"]["label"],
+            claim_shown["subject"]["label"],
+            claim_shown["citation"]["source"]["title"],
+        )
+
+    for path in ("/api/v1/facts/", "/api/v1/claims/"):
+        assert shown(path, before_renames) == (
+            "Zhejiang-Jiangxi Campaign",
+            "Zhejiang-Jiangxi Campaign",
+            "Test source",
+        ), path
+        assert shown(path) == ("Renamed campaign", "Renamed campaign", "Renamed source"), path
+
+
 def _feed_pages(api, url: str, most: int = 200) -> list[dict]:
     """The feed's pages from ``url``, following next to the end: as a mirror reads it. A feed
     that still links on after ``most`` pages fails the test rather than loop."""

@@ -10,8 +10,21 @@ from collections import defaultdict
 from records import selectors
 
 
-def _by_id(queryset, ids) -> dict:
-    return {record.id: record for record in queryset.filter(id__in=set(ids))}
+def _by_id(queryset, ids, *fields) -> dict:
+    """The records with those ids, each as a row of ``fields`` (id first), by id. Only what a
+    serializer shows of a related record: a source's full text and a subject's names would
+    cost the page most of its time to read and decode (a source's other columns too). Rows of
+    values, not ``.only()``: a historical "as of" queryset builds each record from all its
+    fields, and would fetch every deferred one with a query of its own."""
+    rows = queryset.filter(id__in=set(ids)).values_list("id", *fields, named=True)
+    return {row.id: row for row in rows}
+
+
+# What the serializers show of each related record (records.api.serializers), and what a fact's
+# summary reads of its property (records.selectors.summarise).
+SUBJECT_FIELDS = ("label", "kind")
+SOURCE_FIELDS = ("title",)
+PROPERTY_FIELDS = ("key", "label", "value_type", "unit", "multivalued")
 
 
 def for_claims(claims, when, *, subject_ids=(), property_ids=()) -> dict:
@@ -24,9 +37,13 @@ def for_claims(claims, when, *, subject_ids=(), property_ids=()) -> dict:
     )
     property_ids = {c.property_id for c in claims} | set(property_ids)
     return {
-        "subjects": _by_id(selectors.published_subjects(as_of=when), subject_ids),
-        "sources": _by_id(selectors.published_sources(as_of=when), {c.source_id for c in claims}),
-        "properties": _by_id(selectors.published_properties(as_of=when), property_ids),
+        "subjects": _by_id(selectors.published_subjects(as_of=when), subject_ids, *SUBJECT_FIELDS),
+        "sources": _by_id(
+            selectors.published_sources(as_of=when), {c.source_id for c in claims}, *SOURCE_FIELDS
+        ),
+        "properties": _by_id(
+            selectors.published_properties(as_of=when), property_ids, *PROPERTY_FIELDS
+        ),
     }
 
 
