@@ -151,7 +151,7 @@ def summarise(claims: list, prop: Property) -> FactSummary:
         lowers = uppers = []
     if lowers:
         lowest, highest = min(lowers), max(uppers)
-    preferred = next((c.pk for c in standing if c.rank == Rank.PREFERRED), None)
+    preferred = next((c.id for c in standing if c.rank == Rank.PREFERRED), None)
     return FactSummary(
         claims=len(standing),
         sources=len({claim.source_id for claim in standing}),

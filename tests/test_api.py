@@ -4,15 +4,18 @@ import csv
 import io
 import json
 from base64 import b64decode, b64encode
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers as drf_serializers
 from rest_framework.test import APIClient
 
-from records import commands
+from records import commands, selectors
+from records.api import related, serializers
 from records.api.errors import exception_handler
 from records.api.pagination import BAD_CURSOR
 from records.hashing import verify_feed
@@ -483,6 +486,34 @@ def test_related_records_on_a_page_are_shown_as_of_the_same_moment(api, archivis
             "Test source",
         ), path
         assert shown(path) == ("Renamed campaign", "Renamed campaign", "Renamed source"), path
+
+
+def test_flat_serializers_write_what_drf_generic_serializing_writes(seeded):
+    """The API's serializers skip DRF's generic lookup per field (FlatSerializer); for every
+    published record of the seeds, as a model instance and as the rows of values a fact page
+    reads, they must write exactly what DRF's own Serializer.to_representation writes."""
+    generic = drf_serializers.Serializer.to_representation
+    facts = list(selectors.published_facts())
+    context = related.for_facts(facts, None)
+    claim_rows = [claim for claims in context["claims_by_fact"].values() for claim in claims]
+    claims = list(selectors.published_claims())
+    sources = list(selectors.published_sources())
+    cases = [
+        (serializers.FactSerializer(context=context), facts),
+        (
+            serializers.ClaimSerializer(context={**context, **related.for_claims(claims, None)}),
+            claims,
+        ),
+        (serializers.ClaimSerializer(context=context), claim_rows),
+        (serializers.SubjectSerializer(), list(selectors.published_subjects())),
+        (serializers.PropertySerializer(), list(selectors.published_properties())),
+        (serializers.SourceSerializer(context=related.for_sources(sources, None)), sources),
+    ]
+    for serializer, records in cases:
+        assert records, type(serializer).__name__
+        flat = [serializer.to_representation(record) for record in records]
+        with patch.object(serializers.FlatSerializer, "to_representation", generic):
+            assert [serializer.to_representation(r) for r in records] == flat
 
 
 def _feed_pages(api, url: str, most: int = 200) -> list[dict]:

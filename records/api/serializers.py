@@ -2,10 +2,41 @@
 and the related records a view gathered (records.api.related); never accounts or comments."""
 
 from functools import cached_property
+from operator import attrgetter
 
 from rest_framework import serializers
 
 from records.selectors import summarise
+
+
+class FlatSerializer(serializers.Serializer):
+    """A read-only serializer whose every field reads one attribute of the record (or the whole
+    record, for a method field). It writes a record out without DRF's generic lookup per field
+    (a Mapping check, a callable check and error handling for every value), which was a third of
+    the serializing of a fact page: 150 claims of 16 fields each. The fields themselves still
+    convert every value, so the output is DRF's own (tests/test_api.py holds the two equal)."""
+
+    @cached_property
+    def _plan(self) -> list[tuple]:
+        plan = []
+        for field in self._readable_fields:
+            if field.source == "*":
+                plan.append((field.field_name, None, field.to_representation))
+            else:
+                (attribute,) = field.source_attrs  # a dotted source would need DRF's lookup
+                plan.append((field.field_name, attrgetter(attribute), field.to_representation))
+        return plan
+
+    def to_representation(self, instance) -> dict:
+        data = {}
+        for name, read, represent in self._plan:
+            if read is None:
+                data[name] = represent(instance)
+            else:
+                value = read(instance)
+                # As DRF does: a field never converts None.
+                data[name] = None if value is None else represent(value)
+        return data
 
 
 def _ref(record, *fields):
@@ -14,7 +45,7 @@ def _ref(record, *fields):
     return {"id": record.id, **{field: getattr(record, field) for field in fields}}
 
 
-class SubjectSerializer(serializers.Serializer):
+class SubjectSerializer(FlatSerializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     label = serializers.CharField()
@@ -23,7 +54,7 @@ class SubjectSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField()
 
 
-class PropertySerializer(serializers.Serializer):
+class PropertySerializer(FlatSerializer):
     id = serializers.UUIDField()
     key = serializers.CharField()
     label = serializers.CharField()
@@ -33,7 +64,7 @@ class PropertySerializer(serializers.Serializer):
     multivalued = serializers.BooleanField()
 
 
-class ClaimSerializer(serializers.Serializer):
+class ClaimSerializer(FlatSerializer):
     id = serializers.UUIDField()
     fact = serializers.UUIDField(source="fact_id")
     subject = serializers.SerializerMethodField()
@@ -80,7 +111,7 @@ class ClaimSerializer(serializers.Serializer):
         return data
 
 
-class SummarySerializer(serializers.Serializer):
+class SummarySerializer(FlatSerializer):
     claims = serializers.IntegerField()
     sources = serializers.IntegerField()
     lowest = serializers.CharField(allow_null=True)
@@ -89,7 +120,7 @@ class SummarySerializer(serializers.Serializer):
     disputed = serializers.BooleanField()
 
 
-class FactSerializer(serializers.Serializer):
+class FactSerializer(FlatSerializer):
     id = serializers.UUIDField()
     subject = serializers.SerializerMethodField()
     property = serializers.SerializerMethodField()
@@ -120,7 +151,7 @@ class FactSerializer(serializers.Serializer):
         return [self._nested[1].to_representation(claim) for claim in self._claims(fact)]
 
 
-class SourceSerializer(serializers.Serializer):
+class SourceSerializer(FlatSerializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     author = serializers.CharField()
