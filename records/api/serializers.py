@@ -42,7 +42,9 @@ class FlatSerializer(serializers.Serializer):
 def _ref(record, *fields):
     if record is None:
         return None
-    return {"id": record.id, **{field: getattr(record, field) for field in fields}}
+    # The id as text, as the JSON encoder would write it: a page names several hundred related
+    # records, and the encoder's fallback for a UUID is a Python call each.
+    return {"id": str(record.id), **{field: getattr(record, field) for field in fields}}
 
 
 class SubjectSerializer(FlatSerializer):
