@@ -731,6 +731,26 @@ def test_a_retracted_claim_appears_as_retracted(api, leaky_archive):
 # --- efficiency ---
 
 
+def test_a_claim_page_filtered_by_property_is_read_from_an_index_in_its_order(
+    api, seeded, postgres_only
+):
+    """The page's own query, as the API makes it, can be served by reading an index in the
+    list's order: no sort of every claim of the property, however many it holds. (The seeds are
+    too few for the planner to prefer an index of its own accord, so scans are turned off.)"""
+    property_id = PublishedClaim.objects.values_list("property_id", flat=True).first()
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get("/api/v1/claims/", {"property": property_id}).status_code == 200
+    [page_query] = [
+        q["sql"] for q in captured.captured_queries if 'FROM "records_publishedclaim"' in q["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {page_query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "publishedclaim_by_property" in plan and "Sort" not in plan, plan
+
+
 @pytest.mark.parametrize("name", LISTS + ["changes"])
 def test_queries_per_list_do_not_grow_with_the_page_size(
     api, seeded, name, django_assert_max_num_queries
