@@ -113,7 +113,7 @@ class ApiResults:
     profiled: str  # the endpoint profiled in process
     profiled_ms: float  # its mean time per request in process, without the profiler
     profile: list  # bench.api_profile.Part
-    connect_ms: float  # opening a PostgreSQL connection, as Django does for every request
+    connect_ms: float  # opening a PostgreSQL connection, what a request without a pool pays
 
 
 def measure(url: str, *, seconds: float = DEFAULT_SECONDS, log=print) -> ApiResults:

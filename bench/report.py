@@ -165,10 +165,14 @@ def _connections(connect_ms: float, database: dict | None = None) -> str:
     cost = f"{milliseconds(connect_ms)} ms with psycopg alone, measured in this run"
     pool = database.get("OPTIONS", {}).get("pool")
     if pool:
+        sizes = (
+            f", {pool['min_size']} to {pool['max_size']} a worker" if isinstance(pool, dict) else ""
+        )
+        checked = ", checked with one round trip" if database.get("CONN_HEALTH_CHECKS") else ""
         return (
-            "Each worker keeps a pool of open PostgreSQL connections (psycopg's pool, `DB_POOL`, "
-            f"{pool['min_size']} to {pool['max_size']} a worker), so a request takes one from it "
-            f"and pays nothing to open it ({cost})."
+            "Each worker keeps a pool of open PostgreSQL connections (psycopg's pool, "
+            f"`DB_POOL`{sizes}), so a request takes one from it{checked}, instead of opening "
+            f"one ({cost})."
         )
     kept = database["CONN_MAX_AGE"]
     if kept is None:
@@ -505,7 +509,7 @@ archives of 10k and 50k events:
   without DRF's generic lookup per field (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output,
   which a test holds equal). The fact detail, of three claims, did not move (169 and 177
   requests/s). What is left of a page in process, about 36 ms: reading the claims (7 ms, most of
-  it psycopg converting 150 rows of 30 columns), serializing (DRF's fields converting each value,
+  it psycopg converting 150 rows of 32 columns), serializing (DRF's fields converting each value,
   the times most), JSON rendering (4 ms), the related records' other queries and Django's request
   handling. 300 requests/s on two cores shared with PostgreSQL and the load generator leaves under
   7 ms of CPU a request, all processes together: less than the baseline, with no framework at all,

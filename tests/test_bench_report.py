@@ -13,6 +13,7 @@ def _said(monkeypatch, **env) -> str:
 def test_with_the_pool_no_request_is_said_to_open_a_connection(monkeypatch):
     said = _said(monkeypatch, DB_POOL_MIN_SIZE="3", DB_POOL_MAX_SIZE="7")
     assert "pool" in said and "3 to 7 a worker" in said
+    assert "checked with one round trip" in said  # the pool checks each connection it hands out
     assert "opens a new" not in said
 
 

@@ -1,42 +1,72 @@
 """Read-only representations of published records. They read only what the public gate gave
 and the related records a view gathered (records.api.related); never accounts or comments."""
 
+from collections.abc import Mapping
 from functools import cached_property
 from operator import attrgetter
 
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
 from records.selectors import summarise
 
 
 class FlatSerializer(serializers.Serializer):
-    """A read-only serializer whose every field reads one attribute of the record (or the whole
-    record, for a method field). It writes a record out without DRF's generic lookup per field
-    (a Mapping check, a callable check and error handling for every value), which was a third of
-    the serializing of a fact page: 150 claims of 16 fields each. The fields themselves still
-    convert every value, so the output is DRF's own (tests/test_api.py holds the two equal)."""
+    """A read-only serializer that writes a record without DRF's generic lookup per field (a
+    Mapping check, a callable check and error handling for every value), which was a third of
+    the serializing of a fact page: 150 claims of 16 fields each. A field that reads one
+    attribute is read with ``attrgetter``, a method field is given the record; DRF's own lookup
+    still reads a field with a lookup of its own (related fields) or a dotted source, an
+    attribute that is absent (for the field's default, None or no key) or callable, and every
+    field of a record that is a Mapping. The fields themselves convert every value, so the
+    output is DRF's own (tests/test_api.py holds the two equal)."""
 
     @cached_property
     def _plan(self) -> list[tuple]:
-        plan = []
-        for field in self._readable_fields:
-            if field.source == "*":
-                plan.append((field.field_name, None, field.to_representation))
-            else:
-                (attribute,) = field.source_attrs  # a dotted source would need DRF's lookup
-                plan.append((field.field_name, attrgetter(attribute), field.to_representation))
-        return plan
+        return [(field, _reader(field)) for field in self._readable_fields]
 
     def to_representation(self, instance) -> dict:
+        if isinstance(instance, Mapping):
+            return super().to_representation(instance)
         data = {}
-        for name, read, represent in self._plan:
-            if read is None:
-                data[name] = represent(instance)
-            else:
-                value = read(instance)
-                # As DRF does: a field never converts None.
-                data[name] = None if value is None else represent(value)
+        for field, read in self._plan:
+            if read is not None:
+                try:
+                    value = read(instance)
+                except AttributeError:
+                    pass  # absent: DRF's lookup gives the field's default, None or no key
+                else:
+                    if not callable(value) or value is instance:
+                        # As DRF does: a field never converts None.
+                        data[field.field_name] = (
+                            None if value is None else field.to_representation(value)
+                        )
+                        continue
+            # DRF's own lookup, as Serializer.to_representation makes it.
+            try:
+                value = field.get_attribute(instance)
+            except SkipField:
+                continue
+            present = value.pk if isinstance(value, PKOnlyObject) else value
+            data[field.field_name] = None if present is None else field.to_representation(value)
         return data
+
+
+def _itself(record):
+    return record
+
+
+def _reader(field):
+    """How FlatSerializer reads a field's value from a record: the record itself (a method
+    field), one attribute, or None for DRF's own lookup."""
+    if type(field).get_attribute is not serializers.Field.get_attribute:
+        return None  # a field with a lookup of its own (related fields, for one)
+    if field.source == "*":
+        return _itself
+    if len(field.source_attrs) != 1:
+        return None  # a dotted source
+    return attrgetter(field.source_attrs[0])
 
 
 def _ref(record, *fields):
