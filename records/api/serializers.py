@@ -199,8 +199,13 @@ class SourceSerializer(FlatSerializer):
     claims = serializers.SerializerMethodField()
 
     def get_claims(self, source) -> list:
+        # Ids as text, as in _ref: the JSON encoder's fallback for a UUID is a Python call each.
         return [
-            {"id": claim.id, "original_wording": claim.original_wording, "status": claim.status}
+            {
+                "id": str(claim.id),
+                "original_wording": claim.original_wording,
+                "status": claim.status,
+            }
             for claim in self.context["claims_by_source"].get(source.id, [])
         ]
 
