@@ -499,41 +499,45 @@ archives of 10k and 50k events:
   append took 6.5 s, the slowest seen: two more imports right after, on the same archive, took
   16.4 and 14.9 s in all, appending in 4.3 and 3.3 s.
 - **The fact list, every page computed** (the API target furthest off) was then measured on
-  2026-12-06 under gunicorn (2 workers, 4 clients, page cache off) on a 100k-event archive, side
-  by side with the code before them (commit e62e251), in three alternating runs of 10 s each:
-  33.7, 43.3 and 33.1 requests/s before, 63.2, 61.3 and 47.8 after (medians 34 and 61, p95 188 and
-  109 ms). Three changes, each timed in process on its own: the page's related records are read as
-  only the columns it shows (a citation shows its source's title, but the 141 sources of the first
-  page were read whole, full texts included: 9.4 ms, now 3.3 ms); its claims are read as rows of
-  values rather than model instances (9.6 ms, now 6.9 ms); and the serializers write each record
-  without DRF's generic lookup per field (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output,
-  which a test holds equal). The fact detail, of three claims, did not move (169 and 177
-  requests/s). What is left of a page in process, about 36 ms: reading the claims (7 ms, most of
-  it psycopg converting 150 rows of 32 columns), serializing (DRF's fields converting each value,
-  the times most), JSON rendering (4 ms), the related records' other queries and Django's request
-  handling. 300 requests/s on two cores shared with PostgreSQL and the load generator leaves under
-  7 ms of CPU a request, all processes together: less than the baseline, with no framework at all,
-  takes for the same page (104 pages/s from 2 processes at 1M events, about 19 ms each). orjson
-  writes a page in a tenth of json's time, but it prints some floats differently (1e-05 as
-  0.00001, NaN as null), so a renderer would first have to make sure that the page holds none:
-  tried on 2026-12-07 on a page of 108 KB, that check alone took 0.87 ms, DRF's renderer 1.36 ms
-  and orjson behind the check 1.10 ms. Not kept.
+  2026-12-06 under gunicorn (2 workers, 4 clients, page cache off) on a 100k-event archive, side by
+  side with the code before them (commit e62e251), in three alternating runs of 10 s each: 33.7,
+  43.3 and 33.1 requests/s before, 63.2, 61.3 and 47.8 after (medians 34 and 61, p95 188 and 109
+  ms). On the 1M-event archive of 2026-12-07, in the same way (commit d779bd0 after): 45.6, 43.5 and
+  45.1 before, 53.5, 61.7 and 48.1 after (medians 45 and 54, p95 142 and 113 ms), a smaller gain,
+  not yet explained: each of that archive's queries for the page takes 1 to 2 ms, and a page in
+  process took 42 to 52 ms there, against about 36 ms at 100k. Three changes, each timed in process
+  on its own: the page's related records are read as only the columns it shows (a citation shows its
+  source's title, but the 141 sources of the first page were read whole, full texts included: 9.4
+  ms, now 3.3 ms); its claims are read as rows of values rather than model instances (9.6 ms, now
+  6.9 ms); and the serializers write each record without DRF's generic lookup per field
+  (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output, which a test holds equal). The fact
+  detail, of three claims, did not move (169 and 177 requests/s). What is left of a page in process,
+  about 36 ms: reading the claims (7 ms, most of it psycopg converting 150 rows of 32 columns),
+  serializing (DRF's fields converting each value, the times most), JSON rendering (4 ms), the
+  related records' other queries and Django's request handling. 300 requests/s on two cores shared
+  with PostgreSQL and the load generator leaves under 7 ms of CPU a request, all processes together:
+  less than the baseline, with no framework at all, takes for the same page (104 pages/s from 2
+  processes at 1M events, about 19 ms each). orjson writes a page in a tenth of json's time, but it
+  prints some floats differently (1e-05 as 0.00001, NaN as null), so a renderer would first have to
+  make sure that the page holds none: tried on 2026-12-07 on a page of 108 KB, that check alone took
+  0.87 ms, DRF's renderer 1.36 ms and orjson behind the check 1.10 ms. Not kept.
 - **Commands** make about thirteen SQL round trips per event, each command in a transaction of
   its own that commits to disk: the append lock, the retry check by event id, the stream's
   version, the log's tail, the insert, the record read by the command and again by the
   projector, its update and its history row. Writers overlap only the work before the lock,
   so four writers do little better than one (compare the two *commands* rows).
 - **Machines differ**, though they are described alike (2 cores, AMD EPYC): compare runs by
-  their ratios to the baselines. At 1M events, a run on 2026-12-01 (commit
-  a9f7c27) gave rebuild 4,010, verify 3,670, the chain check alone 55,106 (in two halves) and
-  export 10,390 events/s, with SHA-256 over the log at 215,195 events/s; earlier that day
-  (commit 190e4f3) another gave 5,301, 4,876, 71,796 (one walk) and 15,093, with SHA-256 at
-  339,540; on 2026-11-30 (commit 4af4f1a) another 8,634, 6,273, 132,130 (one walk) and 24,384,
-  with SHA-256 at 469,025. The ratios moved little (rebuild 0.19, 0.18 and 0.21, verify 0.017,
-  0.014 and 0.013, the chain check 0.26, 0.25 and 0.28). The chain check's halves gain less on
-  a slower machine: right after that run, on its archive, two alternating pairs gave halves
-  54,914 and 62,049 events/s against one walk's 48,036 and 48,243. Bulk import's figures are
-  not comparable across these runs (see *Bulk import* above).
+  their ratios to the baselines. At 1M events, a run on 2026-12-07 (commit d779bd0) gave
+  rebuild 5,795, verify 4,488, the chain check alone 88,940 (in two halves) and export 13,916
+  events/s, with SHA-256 over the log at 284,714 events/s; one on 2026-12-01 (commit a9f7c27)
+  4,010, 3,670, 55,106 (in two halves) and 10,390, with SHA-256 at 215,195; earlier that day
+  (commit 190e4f3) another 5,301, 4,876, 71,796 (one walk) and 15,093, with SHA-256 at 339,540;
+  on 2026-11-30 (commit 4af4f1a) another 8,634, 6,273, 132,130 (one walk) and 24,384, with
+  SHA-256 at 469,025. The ratios moved little (rebuild 0.19, 0.19, 0.18 and 0.21, verify 0.016,
+  0.017, 0.014 and 0.013, the chain check 0.31, 0.26, 0.25 and 0.28). The chain check's halves
+  gain less on a slower machine: right after the run of 2026-12-01, on its archive, two
+  alternating pairs gave halves 54,914 and 62,049 events/s against one walk's 48,036 and 48,243.
+  Bulk import's figures are not comparable across these runs (see *Bulk import* above).
 """
 
 GAPS = """\

@@ -9,6 +9,7 @@ from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist as DjangoObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -512,15 +513,20 @@ def _written_both_ways(serializer, records) -> tuple[list, list]:
         return flat, [serializer.to_representation(record) for record in records]
 
 
-@pytest.mark.parametrize("as_of", ["now", "the last position"])
+@pytest.mark.parametrize("as_of", ["now", "the last position", "before the last approval"])
 def test_flat_serializers_write_what_drf_generic_serializing_writes(seeded, as_of):
     """The API's serializers skip DRF's generic lookup per field (FlatSerializer); for every
-    published record of the seeds (now, or from the history as of a position), as a model
-    instance and as the rows of values a fact page reads, they must write exactly what DRF's
-    own Serializer.to_representation writes, and rows what instances give."""
+    published record of the seeds (now, or from the history as of a position: the last, or one
+    at which the last record approved was not yet public), as a model instance and as the rows
+    of values a fact page reads, they must write exactly what DRF's own
+    Serializer.to_representation writes, and rows what instances give."""
+    log = StoredEvent.objects.order_by("-position")
     when = None
-    if as_of != "now":
-        when = selectors.resolve_as_of(StoredEvent.objects.order_by("-position")[0].position)
+    if as_of == "the last position":
+        when = selectors.resolve_as_of(log[0].position)
+    elif as_of == "before the last approval":
+        last_approval = log.filter(event_type="RevisionApproved")[0].position
+        when = selectors.resolve_as_of(last_approval - 1)
     facts = list(selectors.published_facts(as_of=when))
     context = related.for_facts(facts, when)
     claim_rows = [claim for claims in context["claims_by_fact"].values() for claim in claims]
@@ -560,6 +566,18 @@ class _Odd(serializers.FlatSerializer):
         return f"method of a {type(record).__name__}"
 
 
+class _Raising(SimpleNamespace):
+    """A record whose attributes raise what DRF's lookup answers for with None or a default."""
+
+    @property
+    def nullable(self):
+        raise DjangoObjectDoesNotExist("no related record")
+
+    @property
+    def defaulted(self):
+        raise KeyError("defaulted")
+
+
 @pytest.mark.parametrize(
     "record",
     [
@@ -572,9 +590,10 @@ class _Odd(serializers.FlatSerializer):
             inner=SimpleNamespace(name="n"),
         ),
         SimpleNamespace(plain="p", called=lambda: "from a call", inner=SimpleNamespace(name="n")),
+        _Raising(plain="p", called=lambda: "from a call", inner=SimpleNamespace(name="n")),
         {"plain": "p", "called": "c", "inner": {"name": "n"}},
     ],
-    ids=["every attribute", "absent attributes", "a mapping"],
+    ids=["every attribute", "absent attributes", "attributes that raise", "a mapping"],
 )
 def test_a_flat_serializer_leaves_what_is_not_a_plain_attribute_to_drf(record):
     flat, generic = _written_both_ways(_Odd(), [record])

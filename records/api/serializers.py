@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from operator import attrgetter
 
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -18,9 +19,10 @@ class FlatSerializer(serializers.Serializer):
     the serializing of a fact page: 150 claims of 16 fields each. A field that reads one
     attribute is read with ``attrgetter``, a method field is given the record; DRF's own lookup
     still reads a field with a lookup of its own (related fields) or a dotted source, an
-    attribute that is absent (for the field's default, None or no key) or callable, and every
-    field of a record that is a Mapping. The fields themselves convert every value, so the
-    output is DRF's own (tests/test_api.py holds the two equal)."""
+    attribute that is absent or raises what DRF's lookup answers for (KeyError,
+    ObjectDoesNotExist: the field's default, None or no key) or is callable, and every field of
+    a record that is a Mapping. The fields themselves convert every value, so the output is
+    DRF's own (tests/test_api.py holds the two equal)."""
 
     @cached_property
     def _plan(self) -> list[tuple]:
@@ -34,7 +36,7 @@ class FlatSerializer(serializers.Serializer):
             if read is not None:
                 try:
                     value = read(instance)
-                except AttributeError:
+                except (AttributeError, KeyError, ObjectDoesNotExist):
                     pass  # absent: DRF's lookup gives the field's default, None or no key
                 else:
                     if not callable(value) or value is instance:
