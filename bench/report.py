@@ -505,22 +505,25 @@ archives of 10k and 50k events:
   ms). On the 1M-event archive of 2026-12-07, in the same way (commit d779bd0 after): 45.6, 43.5 and
   45.1 before, 53.5, 61.7 and 48.1 after (medians 45 and 54, p95 142 and 113 ms), a smaller gain,
   not yet explained: each of that archive's queries for the page takes 1 to 2 ms, and a page in
-  process took 42 to 52 ms there, against about 36 ms at 100k. Three changes, each timed in process
-  on its own: the page's related records are read as only the columns it shows (a citation shows its
-  source's title, but the 141 sources of the first page were read whole, full texts included: 9.4
-  ms, now 3.3 ms); its claims are read as rows of values rather than model instances (9.6 ms, now
-  6.9 ms); and the serializers write each record without DRF's generic lookup per field
-  (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output, which a test holds equal). The fact
-  detail, of three claims, did not move (169 and 177 requests/s). What is left of a page in process,
-  about 36 ms: reading the claims (7 ms, most of it psycopg converting 150 rows of 32 columns),
-  serializing (DRF's fields converting each value, the times most), JSON rendering (4 ms), the
-  related records' other queries and Django's request handling. 300 requests/s on two cores shared
-  with PostgreSQL and the load generator leaves under 7 ms of CPU a request, all processes together:
-  less than the baseline, with no framework at all, takes for the same page (104 pages/s from 2
-  processes at 1M events, about 19 ms each). orjson writes a page in a tenth of json's time, but it
-  prints some floats differently (1e-05 as 0.00001, NaN as null), so a renderer would first have to
-  make sure that the page holds none: tried on 2026-12-07 on a page of 108 KB, that check alone took
-  0.87 ms, DRF's renderer 1.36 ms and orjson behind the check 1.10 ms. Not kept.
+  process took 42 to 52 ms there, against about 36 ms at 100k; but serializing a page, which reads
+  nothing from the database, also took longer there (14 ms) than on a 10k archive measured later
+  that day (9 to 11 ms), so part of the difference is the machine's state at the time, not the
+  archive's size. Three changes, each timed in process on its own: the page's related records are
+  read as only the columns it shows (a citation shows its source's title, but the 141 sources of the
+  first page were read whole, full texts included: 9.4 ms, now 3.3 ms); its claims are read as rows
+  of values rather than model instances (9.6 ms, now 6.9 ms); and the serializers write each record
+  without DRF's generic lookup per field (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output,
+  which a test holds equal). The fact detail, of three claims, did not move (169 and 177
+  requests/s). What is left of a page in process, about 36 ms: reading the claims (7 ms, most of it
+  psycopg converting 150 rows of 32 columns), serializing (DRF's fields converting each value, the
+  times most), JSON rendering (4 ms), the related records' other queries and Django's request
+  handling. 300 requests/s on two cores shared with PostgreSQL and the load generator leaves under 7
+  ms of CPU a request, all processes together: less than the baseline, with no framework at all,
+  takes for the same page (104 pages/s from 2 processes at 1M events, about 19 ms each). orjson
+  writes a page in a tenth of json's time, but it prints some floats differently (1e-05 as 0.00001,
+  NaN as null), so a renderer would first have to make sure that the page holds none: tried on
+  2026-12-07 on a page of 108 KB, that check alone took 0.87 ms, DRF's renderer 1.36 ms and orjson
+  behind the check 1.10 ms. Not kept.
 - **Commands** make about thirteen SQL round trips per event, each command in a transaction of
   its own that commits to disk: the append lock, the retry check by event id, the stream's
   version, the log's tail, the insert, the record read by the command and again by the
