@@ -201,13 +201,8 @@ class SourceSerializer(FlatSerializer):
     claims = serializers.SerializerMethodField()
 
     def get_claims(self, source) -> list:
-        # Ids as text, as in _ref: the JSON encoder's fallback for a UUID is a Python call each.
         return [
-            {
-                "id": str(claim.id),
-                "original_wording": claim.original_wording,
-                "status": claim.status,
-            }
+            _ref(claim, "original_wording", "status")
             for claim in self.context["claims_by_source"].get(source.id, [])
         ]
 
