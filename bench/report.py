@@ -498,6 +498,14 @@ archives of 10k and 50k events:
   large catalogue into several files). In a run on 2026-12-01 (commit a9f7c27) the
   append took 6.5 s, the slowest seen: two more imports right after, on the same archive, took
   16.4 and 14.9 s in all, appending in 4.3 and 3.3 s.
+  On 2026-12-07 the append was measured on a 1M-event archive with and without the hash's
+  second index (one Django adds on PostgreSQL beside a unique text column's, for `LIKE 'prefix%'`
+  lookups, which no query makes: 126 MB of the log's 404 MB of indexes, a random key written
+  on every append), dropped inside the import's transaction and rolled back after, in three
+  alternating runs of a 20,000-line import: the append took 1.55, 1.22 and 1.29 s with it, 1.04,
+  1.00 and 1.08 s without (medians 1.29 and 1.04 s; the whole import 4.98 and 4.71 s). Migration
+  0008 drops it. Dropping the unique index too took the append to 0.85 s (0.90, 0.82, 0.85), but
+  it stays: it is the database's own guarantee that no two events share a hash.
 - **The fact list, every page computed** (the API target furthest off) was then measured on
   2026-12-06 under gunicorn (2 workers, 4 clients, page cache off) on a 100k-event archive, side by
   side with the code before them (commit e62e251), in three alternating runs of 10 s each: 33.7,

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from records import append_only
 from records.event_store import (
@@ -313,3 +313,48 @@ def test_the_same_event_asked_for_by_another_request_is_not_a_retry(archivist):
     with pytest.raises(IdempotencyConflict):
         append(**common, expected_version=ANY, event_ids=[event_id], request="second")
     assert StoredEvent.objects.count() == 1
+
+
+# --- the log's indexes --------------------------------------------------------------------------
+
+
+def _indexes_on_hash() -> list[str]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, StoredEvent._meta.db_table)
+    # A unique constraint's own index is listed as the constraint: "index" is False there.
+    return [
+        name
+        for name, about in constraints.items()
+        if (about["index"] or about["unique"]) and about["columns"] == ["hash"]
+    ]
+
+
+def test_the_hash_is_indexed_once_and_unique(one_event):
+    """Migration 0008 drops the pattern index Django adds on PostgreSQL beside the unique one
+    (nothing looks events up by a prefix of their hash); the unique index stays, and refuses
+    a second event with the same hash."""
+    [index] = _indexes_on_hash()
+    with connection.cursor() as cursor:
+        assert connection.introspection.get_constraints(cursor, "records_event")[index]["unique"]
+    twin = StoredEvent.objects.values().get(pk=one_event.pk)
+    twin.update(position=one_event.position + 1, event_id=uuid.uuid4(), version=2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StoredEvent.objects.create(**twin)
+    assert StoredEvent.objects.count() == 1
+
+
+def test_migration_0008_drops_only_the_pattern_index_and_puts_it_back(postgres_only, one_event):
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([("records", target)])
+
+    assert len(_indexes_on_hash()) == 1
+    migrate("0007_publishedclaim_by_property")
+    try:
+        assert len(_indexes_on_hash()) == 2
+    finally:
+        migrate("0008_event_hash_without_pattern_index")
+    assert len(_indexes_on_hash()) == 1
