@@ -67,6 +67,10 @@ class Projector:
         # attributes that _save stamped.
         record.save()
 
+    def _new_record(self, model, **values):
+        """A new record, not yet saved, its fields given by attname."""
+        return model(**values)
+
     def _insert_comment(self, columns: dict) -> None:
         """A review comment, given as {attname: value}: a row with no history, written once."""
         ReviewComment(**columns).save(force_insert=True)
@@ -133,7 +137,7 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.SourceRegistered, stored):
-        source = Source(id=event.source_id)
+        source = self._new_record(Source, id=event.source_id)
         self._fill_source(source, event)
         return self._new_revision(source, stored, registers=True)
 
@@ -156,7 +160,7 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.SubjectRegistered, stored):
-        subject = Subject(id=event.subject_id)
+        subject = self._new_record(Subject, id=event.subject_id)
         self._fill_subject(subject, event)
         return self._new_revision(subject, stored, registers=True)
 
@@ -170,7 +174,8 @@ class Projector:
 
     @handle.register
     def _(self, event: ev.PropertyDefined, stored):
-        prop = Property(
+        prop = self._new_record(
+            Property,
             id=event.property_id,
             key=event.key,
             label=event.label,
@@ -211,13 +216,16 @@ class Projector:
         fact_id = fact_id_for(subject_id, property_id)
         fact = self._find(Fact, fact_id)
         if fact is None:
-            fact = Fact(id=fact_id, subject_id=subject_id, property_id=property_id)
+            fact = self._new_record(
+                Fact, id=fact_id, subject_id=subject_id, property_id=property_id
+            )
             self._save(fact, stored, registers=True)
         return fact
 
     @handle.register
     def _(self, event: ev.ClaimRegistered, stored):
-        claim = Claim(
+        claim = self._new_record(
+            Claim,
             id=event.claim_id,
             fact_id=self._fact(event.subject_id, event.property_id, stored).pk,
             subject_id=event.subject_id,
@@ -291,7 +299,9 @@ class Projector:
         record.revision_authors = []
         self._review_step(event, stored, Status.PUBLISHED, "approved", record=record)
         published_model = PUBLISHED_MODELS[event.record_type]
-        published = self._find(published_model, record.pk) or published_model(id=record.pk)
+        published = self._find(published_model, record.pk) or self._new_record(
+            published_model, id=record.pk
+        )
         for field in record.CONTENT_FIELDS:
             setattr(published, field, getattr(record, field))
         published.revision = event.revision

@@ -37,7 +37,7 @@ from hypothesis.stateful import (
 )
 
 from records import commands
-from records.batch_projection import PAGE_SIZE
+from records.batch_projection import PAGE_SIZE, BatchProjector
 from records.event_store import ConcurrencyError, iter_log, read_stream
 from records.hashing import verify_chain
 from records.models import (
@@ -2030,3 +2030,41 @@ def test_a_log_that_cannot_be_replayed_is_named_by_rebuild_and_verify(
         call_command("verify_archive", "--no-progress", stdout=io.StringIO())
     assert str(verified.value).startswith(f"A replay of the log fails: {named}")
     assert {table: table.objects.count() for table in projection_tables()} == live
+
+
+# --- new records made without Django's constructor -----------------------------------------
+
+
+def _attributes(record) -> dict:
+    attributes = dict(vars(record))
+    state = attributes.pop("_state")
+    return {**attributes, "_state": (state.adding, state.db, state.fields_cache)}
+
+
+@pytest.mark.parametrize("model", PROJECTION_MODELS, ids=lambda model: model.__name__)
+def test_the_batch_projector_makes_new_records_as_the_constructor_does(model):
+    """BatchProjector builds a new record without Django's constructor (an import makes one
+    for every event): the same attributes, defaults included, and a callable default (a list of
+    revision authors) is a new object in every record, never shared."""
+    from django.db.models import signals
+
+    key = model._meta.pk
+    values = {key.attname: uuid.uuid4() if key.get_internal_type() == "UUIDField" else 7}
+    if model is Claim:
+        values.update(fact_id=uuid.uuid4(), subject_id=uuid.uuid4(), property_id=uuid.uuid4())
+    projector = BatchProjector()
+    made = projector._new_record(model, **values)
+    assert type(made) is model
+    assert _attributes(made) == _attributes(model(**values))
+    assert made.pk == values[key.attname] and made._state.adding
+    if hasattr(model, "revision_authors"):
+        assert made.revision_authors == []
+        assert made.revision_authors is not projector._new_record(model).revision_authors
+    # What the constructor would also do and the maker does not: let listeners see the record.
+    assert not signals.pre_init.has_listeners(model)
+    assert not signals.post_init.has_listeners(model)
+
+
+def test_the_batch_projector_refuses_a_field_a_record_does_not_have():
+    with pytest.raises(TypeError, match=r"Fact has no field \['subject'\]"):
+        BatchProjector()._new_record(Fact, id=uuid.uuid4(), subject=object())
