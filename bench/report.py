@@ -510,18 +510,26 @@ archives of 10k and 50k events:
   before each) the paged projector made its new records without Django's constructor, whose
   walk over every field took 26 µs a claim (`records/batch_projection.py`, `_record_maker`: the
   same attributes, which a test holds equal for every read model): projecting went from a
-  median of 2.29 to 1.82 s, the whole import from 4.62 to 4.26 s.
+  median of 2.29 to 1.82 s, the whole import from 4.62 to 4.26 s. Both changes together, run as
+  the benchmark runs them (`import_claims` in a fresh process, committing, a catalogue of new ids
+  each run, the database vacuumed before each) side by side with the code before (commit d78c846,
+  the hash's second index put back for its runs) in three alternating pairs on that archive:
+  3,679, 3,730 and 3,523 events/s before, 4,193, 3,935 and 4,134 after (medians 3,679 and 4,134,
+  12% more; this machine builds the benchmark's archive twice as fast as the one of the table
+  above, so compare the ratio).
 - **The fact list, every page computed** (the API target furthest off) was then measured on
   2026-12-06 under gunicorn (2 workers, 4 clients, page cache off) on a 100k-event archive, side by
   side with the code before them (commit e62e251), in three alternating runs of 10 s each: 33.7,
   43.3 and 33.1 requests/s before, 63.2, 61.3 and 47.8 after (medians 34 and 61, p95 188 and 109
   ms). On the 1M-event archive of 2026-12-07, in the same way (commit d779bd0 after): 45.6, 43.5 and
-  45.1 before, 53.5, 61.7 and 48.1 after (medians 45 and 54, p95 142 and 113 ms), a smaller gain,
-  not yet explained: each of that archive's queries for the page takes 1 to 2 ms, and a page in
-  process took 42 to 52 ms there, against about 36 ms at 100k; but serializing a page, which reads
-  nothing from the database, also took longer there (14 ms) than on a 10k archive measured later
-  that day (9 to 11 ms), so part of the difference is the machine's state at the time, not the
-  archive's size. Three changes, each timed in process on its own: the page's related records are
+  45.1 before, 53.5, 61.7 and 48.1 after (medians 45 and 54, p95 142 and 113 ms), a smaller gain:
+  a page in process took 42 to 52 ms there, against about 36 ms at 100k. Measured again later
+  that day on a quiet machine, in process with the page cache off (`bench/api_profile.py`, three
+  rounds of 30 requests on each archive), a page took 22 to 25 ms on the 100k-event archive and
+  23 to 26 ms on the 1M: a page does not cost more on a larger archive (each of its queries takes
+  1 to 2 ms on either), and the smaller gain was the machine's state at the time (serializing,
+  which reads nothing from the database, was slower then too: 14 ms, against 9 to 11 ms on a 10k
+  archive that day). Three changes, each timed in process on its own: the page's related records are
   read as only the columns it shows (a citation shows its source's title, but the 141 sources of the
   first page were read whole, full texts included: 9.4 ms, now 3.3 ms); its claims are read as rows
   of values rather than model instances (9.6 ms, now 6.9 ms); and the serializers write each record
