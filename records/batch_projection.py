@@ -63,6 +63,18 @@ def _touched(event) -> Iterator[tuple[type, uuid.UUID]]:
             yield PUBLISHED_MODELS[event.record_type], event.record_id
 
 
+_REGISTERING = (ev.SourceRegistered, ev.SubjectRegistered, ev.ClaimRegistered)
+
+
+def _registered(event) -> Iterator[tuple[type, str]]:
+    """The records an event registers: its working record and the published face it will have.
+    Neither is in the database before the page that registers them (the log opens a stream
+    once), so the page need not look for them there."""
+    if isinstance(event, _REGISTERING):
+        yield WORKING_MODELS[event.stream_type], event.stream_id
+        yield PUBLISHED_MODELS[event.stream_type], event.stream_id
+
+
 def _history_columns(history_model) -> list[str]:
     return [
         field.attname
@@ -274,6 +286,8 @@ class BatchProjector(Projector):
                 for stored in page:
                     event = stored.domain_event()
                     keys += self._wanted(event)
+                    # Known absent: read_ahead leaves them out, and _find does not look for them.
+                    self._absent.update(self._key(model, pk) for model, pk in _registered(event))
                     decoded.append((event, stored))
             except _FAULTS_OF_THE_DATABASE:
                 raise

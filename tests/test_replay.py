@@ -2068,3 +2068,36 @@ def test_the_batch_projector_makes_new_records_as_the_constructor_does(model):
 def test_the_batch_projector_refuses_a_field_a_record_does_not_have():
     with pytest.raises(TypeError, match=r"Fact has no field \['subject'\]"):
         BatchProjector()._new_record(Fact, id=uuid.uuid4(), subject=object())
+
+
+def test_a_page_does_not_look_in_the_database_for_the_records_it_registers(archivist, reviewer):
+    """A record registered in a page cannot be in the database before it (the log opens a
+    stream once): its later events in the page (revisions, review, approval and the published
+    face it makes) are projected without reading it. Only facts, which another claim may have
+    made already, are looked for. The replay still gives the live state."""
+    from django.db.models import Model
+    from django.test.utils import CaptureQueriesContext
+
+    from records.models import PublishedClaim, PublishedSource, PublishedSubject, Source, Subject
+    from records.seeding import load_seeds
+
+    load_seeds(archivist=archivist, reviewer=reviewer)
+    live = snapshot()
+    with CaptureQueriesContext(connection) as captured:
+        assert rebuild(page_size=PAGE_SIZE) == StoredEvent.objects.count() < PAGE_SIZE
+    registered: list[type[Model]] = [
+        Source,
+        PublishedSource,
+        Subject,
+        PublishedSubject,
+        Claim,
+        PublishedClaim,
+    ]
+    read = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT")
+        and any(f'FROM "{model._meta.db_table}"' in query["sql"] for model in registered)
+    ]
+    assert read == []
+    assert snapshot() == live
