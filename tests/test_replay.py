@@ -2075,24 +2075,15 @@ def test_a_page_does_not_look_in_the_database_for_the_records_it_registers(archi
     stream once): its later events in the page (revisions, review, approval and the published
     face it makes) are projected without reading it. Only facts, which another claim may have
     made already, are looked for. The replay still gives the live state."""
-    from django.db.models import Model
     from django.test.utils import CaptureQueriesContext
 
-    from records.models import PublishedClaim, PublishedSource, PublishedSubject, Source, Subject
     from records.seeding import load_seeds
 
     load_seeds(archivist=archivist, reviewer=reviewer)
     live = snapshot()
     with CaptureQueriesContext(connection) as captured:
         assert rebuild(page_size=PAGE_SIZE) == StoredEvent.objects.count() < PAGE_SIZE
-    registered: list[type[Model]] = [
-        Source,
-        PublishedSource,
-        Subject,
-        PublishedSubject,
-        Claim,
-        PublishedClaim,
-    ]
+    registered = (Source, PublishedSource, Subject, PublishedSubject, Claim, PublishedClaim)
     read = [
         query["sql"]
         for query in captured.captured_queries
