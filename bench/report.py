@@ -527,8 +527,8 @@ archives of 10k and 50k events:
   each run, the database vacuumed before each) side by side with the code before (commit d78c846,
   the hash's second index put back for its runs) in three alternating pairs on that archive:
   3,679, 3,730 and 3,523 events/s before, 4,193, 3,935 and 4,134 after (medians 3,679 and 4,134,
-  12% more; this machine builds the benchmark's archive twice as fast as the one of the table
-  above, so compare the ratio).
+  12% more; measured on the machine of the tables above, which builds the benchmark's archive
+  twice as fast as the one of the run before them, so compare ratios across runs).
 - **The fact list, every page computed** (the API target furthest off) was then measured on
   2026-12-06 under gunicorn (2 workers, 4 clients, page cache off) on a 100k-event archive, side by
   side with the code before them (commit e62e251), in three alternating runs of 10 s each: 33.7,
@@ -563,17 +563,21 @@ archives of 10k and 50k events:
   projector, its update and its history row. Writers overlap only the work before the lock,
   so four writers do little better than one (compare the two *commands* rows).
 - **Machines differ**, though they are described alike (2 cores, AMD EPYC): compare runs by
-  their ratios to the baselines. At 1M events, a run on 2026-12-07 (commit d779bd0) gave
-  rebuild 5,795, verify 4,488, the chain check alone 88,940 (in two halves) and export 13,916
-  events/s, with SHA-256 over the log at 284,714 events/s; one on 2026-12-01 (commit a9f7c27)
-  4,010, 3,670, 55,106 (in two halves) and 10,390, with SHA-256 at 215,195; earlier that day
-  (commit 190e4f3) another 5,301, 4,876, 71,796 (one walk) and 15,093, with SHA-256 at 339,540;
-  on 2026-11-30 (commit 4af4f1a) another 8,634, 6,273, 132,130 (one walk) and 24,384, with
-  SHA-256 at 469,025. The ratios moved little (rebuild 0.19, 0.19, 0.18 and 0.21, verify 0.016,
-  0.017, 0.014 and 0.013, the chain check 0.31, 0.26, 0.25 and 0.28). The chain check's halves
-  gain less on a slower machine: right after the run of 2026-12-01, on its archive, two
-  alternating pairs gave halves 54,914 and 62,049 events/s against one walk's 48,036 and 48,243.
-  Bulk import's figures are not comparable across these runs (see *Bulk import* above).
+  their ratios to the baselines. At 1M events, the run of the tables above (2026-12-07 06:10,
+  commit 7f45998, on a machine that built the archive through the commands at 109 events/s) gave
+  rebuild 11,199, verify 8,628, the chain check alone 135,975 (in two halves) and export 21,313
+  events/s, with SHA-256 over the log at 449,801 events/s; one earlier that day (commit d779bd0,
+  53 events/s through the commands) gave rebuild 5,795, verify 4,488, the chain check alone
+  88,940 (in two halves) and export 13,916 events/s, with SHA-256 over the log at 284,714
+  events/s; one on 2026-12-01 (commit a9f7c27) 4,010, 3,670, 55,106 (in two halves) and 10,390,
+  with SHA-256 at 215,195; earlier that day (commit 190e4f3) another 5,301, 4,876, 71,796 (one
+  walk) and 15,093, with SHA-256 at 339,540; on 2026-11-30 (commit 4af4f1a) another 8,634,
+  6,273, 132,130 (one walk) and 24,384, with SHA-256 at 469,025. The ratios moved little
+  (rebuild 0.23, 0.19, 0.19, 0.18 and 0.21, verify 0.019, 0.016, 0.017, 0.014 and 0.013, the
+  chain check 0.30, 0.31, 0.26, 0.25 and 0.28). The chain check's halves gain less on a slower
+  machine: right after the run of 2026-12-01, on its archive, two alternating pairs gave halves
+  54,914 and 62,049 events/s against one walk's 48,036 and 48,243. Bulk import's figures are not
+  comparable across these runs (see *Bulk import* above).
 """
 
 GAPS = """\
