@@ -63,13 +63,16 @@ def _touched(event) -> Iterator[tuple[type, uuid.UUID]]:
             yield PUBLISHED_MODELS[event.record_type], event.record_id
 
 
-_REGISTERING = (ev.SourceRegistered, ev.SubjectRegistered, ev.ClaimRegistered)
+# Properties are defined once and never read back by a handler: nothing to leave out for them.
+_REGISTERING = tuple(kind for kind in ev.OPENING_EVENTS if kind.stream_type in WORKING_MODELS)
 
 
 def _registered(event) -> Iterator[tuple[type, str]]:
     """The records an event registers: its working record and the published face it will have.
-    Neither is in the database before the page that registers them (the log opens a stream
-    once), so the page need not look for them there."""
+    Neither is in the database before the page that registers them, so the page need not look
+    for them there: a record is registered once (``ev.OPENING_EVENTS``), and a page's events
+    are the log's next ones. (A log with a record's id in another stream's registration, which
+    no command writes, would make the page's rows collide: the page is refused.)"""
     if isinstance(event, _REGISTERING):
         yield WORKING_MODELS[event.stream_type], event.stream_id
         yield PUBLISHED_MODELS[event.stream_type], event.stream_id

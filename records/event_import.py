@@ -39,7 +39,7 @@ from records.event_export import (
     TRAILER_FIELDS,
 )
 from records.event_store import lock_log
-from records.events import EVENT_TYPES, data_type_problem, load_event
+from records.events import EVENT_TYPES, OPENING_EVENTS, data_type_problem, load_event
 from records.hashing import GENESIS_HASH, hash_of_row
 from records.models import StoredEvent
 from records.replay import rebuild
@@ -253,6 +253,12 @@ def _event(record: dict, number: int) -> _Event:
     problem = data_type_problem(type(loaded), vars(loaded))
     if problem is not None:
         raise refuse(f"{event.event_type}'s data does not fit its type: {problem}")
+    if isinstance(loaded, OPENING_EVENTS) and event.version != 1:
+        # With (stream, version) unique, a record is then registered once, as the replay expects.
+        raise refuse(
+            f"version must be 1 for {event.event_type}, which opens its record's stream, "
+            f"not {event.version}"
+        )
     return event
 
 

@@ -350,3 +350,9 @@ class ClaimRanked(DomainEvent):
     claim_id: str
     rank: RankName
     reason: str
+
+
+# The events that open a record's stream: each is its stream's version 1 (the commands append it
+# to a stream that does not exist yet), so a record is registered once. A restore refuses a log
+# that says otherwise, and the paged projector relies on it (records/batch_projection.py).
+OPENING_EVENTS = (SourceRegistered, SubjectRegistered, PropertyDefined, ClaimRegistered)

@@ -628,6 +628,17 @@ def missing_position(lines):
     return index + 1, None, "missing field position"
 
 
+def a_registration_later_in_its_stream(lines):
+    """A forger who makes a claim's registration a later version of its stream, rehashing the
+    rest: the chain holds, but a record would no longer be registered once."""
+    position = StoredEvent.objects.filter(event_type="ClaimRegistered").order_by("position")[0]
+    index = _event_line(lines, position.position)
+    _edit(lines, index, lambda event: event.update(version=7))
+    _rehash_from(lines, index)
+    reason = "version must be 1 for ClaimRegistered, which opens its record's stream, not 7"
+    return index + 1, position.position, reason
+
+
 def unexpected_field(lines):
     index = _event_line(lines, 40)
     _edit(lines, index, lambda event: event.update(published=True))
@@ -712,6 +723,7 @@ DAMAGE = [
     wrong_type,
     naive_time,
     unknown_event_type,
+    a_registration_later_in_its_stream,
     tamper_event_id,
     no_header,
     tamper_header_count,

@@ -19,6 +19,8 @@ class StoredEvent(models.Model):
     metadata = models.JSONField()
     recorded_at = models.DateTimeField()
     previous_hash = models.CharField(max_length=64)
+    # On PostgreSQL, Django adds a LIKE-prefix index beside the unique one; migration 0008 drops
+    # it (nothing reads it). A migration that alters this column makes it again: drop it again.
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
