@@ -71,8 +71,8 @@ def _registered(event) -> Iterator[tuple[type, str]]:
     """The records an event registers: its working record and the published face it will have.
     Neither is in the database before the page that registers them, so the page need not look
     for them there: a record is registered once (``ev.OPENING_EVENTS``), and a page's events
-    are the log's next ones. (A log with a record's id in another stream's registration, which
-    no command writes, would make the page's rows collide: the page is refused.)"""
+    are the log's next ones. (That also takes each registration's record id to be its stream's,
+    as every command writes it; the replay does not check it.)"""
     if isinstance(event, _REGISTERING):
         yield WORKING_MODELS[event.stream_type], event.stream_id
         yield PUBLISHED_MODELS[event.stream_type], event.stream_id
