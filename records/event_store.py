@@ -18,6 +18,7 @@ from functools import partial
 from operator import attrgetter
 
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from records.db_privileges import APPEND_LOCK_FUNCTION
@@ -275,13 +276,17 @@ def _row_page(after: int, limit: int) -> list[EventRow]:
     return [EventRow(*row) for row in rows.values_list(*_ROW_FIELDS)]
 
 
-def _row_pages_postgresql(after: int, limit: int) -> Iterator[list[EventRow]]:
+def _row_pages_postgresql(
+    after: int, limit: int, session: BaseDatabaseWrapper | None
+) -> Iterator[list[EventRow]]:
     # Straight from psycopg: values_list would pass every value through its field's converter,
     # a third of the read, where only the JSON columns need one (Django has psycopg give jsonb
-    # as text, for JSONField to decode). On the caller's connection, for the read-ahead thread.
+    # as text, for JSONField to decode). On the caller's connection or ``session``, for the
+    # read-ahead thread.
     quote = connection.ops.quote_name
     fetch = borrowed_query(
-        page_sql([quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS])
+        page_sql([quote(StoredEvent._meta.get_field(name).column) for name in _ROW_FIELDS]),
+        session,
     )
 
     def read_page(after: int) -> list[EventRow]:
@@ -295,13 +300,16 @@ def _row_pages_postgresql(after: int, limit: int) -> Iterator[list[EventRow]]:
     return pages_after(read_page, after, attrgetter("position"))
 
 
-def iter_log_pages(after: int = 0, *, page_size: int = 5000) -> Iterator[list[EventRow]]:
+def iter_log_pages(
+    after: int = 0, *, page_size: int = 5000, session: BaseDatabaseWrapper | None = None
+) -> Iterator[list[EventRow]]:
     """Every event after ``after`` as EventRows, in pages of at most ``page_size`` events and
     about ``records.log_pages.PAGE_BYTES`` of data. On PostgreSQL the next pages are read in a
-    thread while this one is used (records.read_ahead): close the iterator when leaving it
-    early, before using the connection again."""
+    thread while this one is used (records.read_ahead), on the caller's connection or on
+    ``session`` (records.reading_session): close the iterator when leaving it early, before
+    using the connection again."""
     if connection.vendor == "postgresql":
-        pages = read_ahead(_row_pages_postgresql(after, page_size), name="log-read-ahead")
+        pages = read_ahead(_row_pages_postgresql(after, page_size, session), name="log-read-ahead")
     else:
         pages = pages_after(partial(_row_page, limit=page_size), after, attrgetter("position"))
     with closing(pages):

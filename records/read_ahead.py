@@ -2,7 +2,8 @@
 
 While Python works on one page, the server writes the next and psycopg waits for it without
 holding the GIL. The reader borrows the caller's psycopg connection (``borrowed_query``; psycopg
-serialises the two threads' statements on it), so it reads in the caller's transaction. Close
+serialises the two threads' statements on it), so it reads in the caller's transaction; or a
+connection of its own sharing the caller's snapshot (``records.reading_session``). Close
 the iterator (``contextlib.closing``) when stopping early: closing stops the reader and waits
 for its statement to end, so that the connection is the caller's alone again. The borrowed
 reads go through psycopg directly, so Django's query logging, ``execute_wrapper`` hooks and
@@ -18,16 +19,22 @@ from contextlib import suppress
 from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 Page = TypeVar("Page", bound=list)
 
 
-def borrowed_query(sql: str) -> Callable[[Sequence], list[tuple]]:
+def borrowed_query(
+    sql: str, session: BaseDatabaseWrapper | None = None
+) -> Callable[[Sequence], list[tuple]]:
     """A function running ``sql`` with the parameters given on this thread's psycopg connection,
     returning its rows, for a reader thread to call: Django's ``connection`` is per thread, and
-    the reader must read in the caller's session and transaction. Call this in the caller's
-    thread; errors come out as Django's, as through its cursors."""
-    wrapper = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy's in the reader
+    the reader must read in the caller's session and transaction. Or on ``session``, a
+    connection of the reader's own that sees what the caller's transaction sees
+    (``records.reading_session``). Call this in the caller's thread; errors come out as
+    Django's, as through its cursors."""
+    # This thread's connection, not the proxy's in the reader.
+    wrapper = connections[DEFAULT_DB_ALIAS] if session is None else session
     wrapper.ensure_connection()
     database = wrapper.connection
 

@@ -7,11 +7,13 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from records.batch_projection import PAGE_SIZE, BatchProjector
-from records.event_store import iter_log_pages
+from records.event_store import iter_log_pages, lock_log
 from records.models import StoredEvent
 from records.projections import PROJECTION_MODELS
+from records.reading_session import reading_session
 
 
 def projection_tables():
@@ -42,16 +44,29 @@ def project(
 
 
 def rebuild(on_event: Callable[[], None] | None = None, *, page_size: int = PAGE_SIZE) -> int:
-    """Replay the whole log into empty read models, history included. Returns events replayed."""
+    """Replay the whole log into empty read models, history included. Returns events replayed.
+    Appends wait until the rebuild ends (the append lock): it replays the log as it stands, and
+    no command projects onto read models being emptied and written again."""
     with transaction.atomic():
-        clear_projections()
-        # closing, inside the transaction: if projecting fails, the log's read-ahead thread
-        # stops before the rollback uses the connection. Not through project(): its own
-        # atomic block would roll back to its savepoint while the reader still ran.
-        # A page of the log is a page of the projector: bounded in bytes as well as events
-        # (records.log_pages), so that a log of long texts replays in flat memory too.
-        with closing(iter_log_pages(page_size=page_size)) as pages:
-            return BatchProjector().project_pages(pages, on_event)
+        lock_log()
+        # A lock is no write: the reading session can still share this transaction's snapshot.
+        with reading_session() as log_session:
+            return _replay(on_event, page_size, log_session)
+
+
+def _replay(
+    on_event: Callable[[], None] | None, page_size: int, log_session: BaseDatabaseWrapper | None
+) -> int:
+    """Empty the read models and replay the log into them, reading it on ``log_session``
+    (``records.reading_session``) or, if None, on the replay's own connection."""
+    clear_projections()
+    # closing, inside the transaction: if projecting fails, the log's read-ahead thread stops
+    # before the rollback uses the connection. Not through project(): its own atomic block
+    # would roll back to its savepoint while the reader still ran.
+    # A page of the log is a page of the projector: bounded in bytes as well as events
+    # (records.log_pages), so that a log of long texts replays in flat memory too.
+    with closing(iter_log_pages(page_size=page_size, session=log_session)) as pages:
+        return BatchProjector().project_pages(pages, on_event)
 
 
 @dataclass(frozen=True)
@@ -159,9 +174,13 @@ def _compare_with_live(copies: dict[str, str], limit: int) -> list[str]:
 
 def check_replay(on_event: Callable[[], None] | None = None, *, limit: int = 10) -> ReplayReport:
     """Rebuild inside a transaction that is rolled back, and compare with the live state."""
-    with transaction.atomic():
+    # No append lock, unlike rebuild: this replay is rolled back, so a command that commits
+    # meanwhile loses nothing (one changing a record waits for the replay's row locks).
+    # The reading session first: the copies are writes, after which it could not share this
+    # transaction's snapshot.
+    with transaction.atomic(), reading_session() as log_session:
         copies = _keep_live_copies()
-        events = rebuild(on_event)
+        events = _replay(on_event, PAGE_SIZE, log_session)
         differences = _compare_with_live(copies, limit)
         transaction.set_rollback(True)
     return ReplayReport(events=events, differences=differences)
