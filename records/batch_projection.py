@@ -72,7 +72,7 @@ def _registered(event) -> Iterator[tuple[type, str]]:
     Neither is in the database before the page that registers them, so the page need not look
     for them there: a record is registered once (``ev.OPENING_EVENTS``), and a page's events
     are the log's next ones. (That also takes each registration's record id to be its stream's,
-    as every command writes it; the replay does not check it.)"""
+    as ``append`` files it and a restore checks.)"""
     if isinstance(event, _REGISTERING):
         yield WORKING_MODELS[event.stream_type], event.stream_id
         yield PUBLISHED_MODELS[event.stream_type], event.stream_id

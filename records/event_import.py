@@ -253,6 +253,17 @@ def _event(record: dict, number: int) -> _Event:
     problem = data_type_problem(type(loaded), vars(loaded))
     if problem is not None:
         raise refuse(f"{event.event_type}'s data does not fit its type: {problem}")
+    # The replay changes the record the data names: it must be the stream's, as append files it.
+    if loaded.stream_type != event.stream_type:
+        raise refuse(
+            f"stream_type must be {loaded.stream_type!r} for {event.event_type}, "
+            f"not {event.stream_type!r}"
+        )
+    if uuid.UUID(loaded.stream_id) != event.stream_id:  # the text of a UUID: checked above
+        raise refuse(
+            f"stream_id must be the {type(loaded).stream_field} of its data "
+            f"({loaded.stream_id}), not {event.stream_id}"
+        )
     if isinstance(loaded, OPENING_EVENTS) and event.version != 1:
         # With (stream, version) unique, a record is then registered once, as the replay expects.
         raise refuse(

@@ -147,6 +147,10 @@ def append(
     if len(ids) != len(events):
         raise ValueError("give one event id per event")
     stream_id = uuid.UUID(str(stream_id))
+    # The replay changes the record an event's data names: it must be the stream's (a restore
+    # refuses a log where it is not).
+    if any(uuid.UUID(str(event.stream_id)) != stream_id for event in events):
+        raise ValueError("an event goes in the stream of the record it names")
     metadata = {
         "actor_id": actor.pk,
         "actor": actor.get_username(),

@@ -75,6 +75,18 @@ def test_a_wrong_expected_version_is_a_concurrency_error(archivist, expected, ac
     assert len(read_stream(stream)) == 1
 
 
+def test_an_event_naming_another_record_than_its_streams_is_refused(archivist):
+    stream, other = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(ValueError, match="the stream of the record it names"):
+        append(
+            stream_id=stream,
+            expected_version=NO_STREAM,
+            events=[note(stream), note(other)],
+            actor=archivist,
+        )
+    assert StoredEvent.objects.count() == 0
+
+
 def test_expecting_a_version_of_a_missing_stream_is_refused(archivist):
     stream = uuid.uuid4()
     with pytest.raises(ConcurrencyError):
@@ -131,12 +143,12 @@ def test_an_event_id_reused_for_another_event_is_refused(archivist):
 
 
 def test_a_batch_is_all_or_nothing(archivist):
-    stream = uuid.uuid4()
+    stream, other = uuid.uuid4(), uuid.uuid4()
     taken = uuid.uuid4()
     append(
-        stream_id=uuid.uuid4(),
+        stream_id=other,
         expected_version=NO_STREAM,
-        events=[note(stream)],
+        events=[note(other)],
         actor=archivist,
         event_ids=[taken],
     )

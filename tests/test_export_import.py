@@ -639,6 +639,29 @@ def a_registration_later_in_its_stream(lines):
     return index + 1, position.position, reason
 
 
+def a_stream_that_is_not_its_records(lines):
+    """A forger who files a claim's revision under another stream, rehashing the rest: the
+    chain holds, but the replay would change the claim the data names, in a stream that never
+    opened."""
+    position = StoredEvent.objects.filter(event_type="ClaimRevised").order_by("position")[0]
+    index = _event_line(lines, position.position)
+    claim_id = json.loads(lines[index])["data"]["claim_id"]
+    other = str(uuid.uuid4())
+    _edit(lines, index, lambda event: event.update(stream_id=other))
+    _rehash_from(lines, index)
+    reason = f"stream_id must be the claim_id of its data ({claim_id}), not {other}"
+    return index + 1, position.position, reason
+
+
+def a_stream_of_another_type(lines):
+    position = StoredEvent.objects.filter(event_type="SourceRegistered").order_by("position")[0]
+    index = _event_line(lines, position.position)
+    _edit(lines, index, lambda event: event.update(stream_type="claim"))
+    _rehash_from(lines, index)
+    reason = "stream_type must be 'source' for SourceRegistered, not 'claim'"
+    return index + 1, position.position, reason
+
+
 def unexpected_field(lines):
     index = _event_line(lines, 40)
     _edit(lines, index, lambda event: event.update(published=True))
@@ -724,6 +747,8 @@ DAMAGE = [
     naive_time,
     unknown_event_type,
     a_registration_later_in_its_stream,
+    a_stream_that_is_not_its_records,
+    a_stream_of_another_type,
     tamper_event_id,
     no_header,
     tamper_header_count,
@@ -766,31 +791,32 @@ def test_check_finds_the_same_damage_without_the_database(exported, tmp_path, da
 
 
 def _forge_and_empty(exported, event_type: str, change) -> tuple[list[bytes], int, int]:
-    """The export with the first ``event_type`` event's data changed by ``change`` and the rest
+    """The export with the first ``event_type`` event changed by ``change`` and the rest
     rehashed, and the database emptied for its restore; with that event's line and position."""
     lines = read_lines(exported)
     position = StoredEvent.objects.filter(event_type=event_type).order_by("position")[0].position
     index = _event_line(lines, position)
-    _edit(lines, index, lambda event: change(event["data"]))
+    _edit(lines, index, change)
     _rehash_from(lines, index)
     empty_the_database()
     return lines, index + 1, position
 
 
-def _never_registered(data):
-    data["claim_id"] = str(uuid.uuid4())
+def _never_registered(event):
+    # Stream and data alike: a revision in a stream of its own, which no claim opened.
+    event["stream_id"] = event["data"]["claim_id"] = str(uuid.uuid4())
 
 
-def _not_a_number(data):
-    data["value"]["best"] = "many"
+def _not_a_number(event):
+    event["data"]["value"]["best"] = "many"
 
 
-def _a_list_for_a_number(data):
-    data["value"]["best"] = [1]
+def _a_list_for_a_number(event):
+    event["data"]["value"]["best"] = [1]
 
 
-def _not_a_day(data):
-    data["accessed"] = "yesterday"
+def _not_a_day(event):
+    event["data"]["accessed"] = "yesterday"
 
 
 @pytest.mark.parametrize(
@@ -852,8 +878,8 @@ def test_a_forgery_with_values_the_read_models_cannot_hold_is_refused(exported, 
     and cannot be stored in the claim's integer column: PostgreSQL refuses the replay's page,
     and the refusal names its events and the column. SQLite's integers take the value."""
 
-    def offset_beyond_int4(data):
-        data["citation"]["start"] = 2**40
+    def offset_beyond_int4(event):
+        event["data"]["citation"]["start"] = 2**40
 
     lines, _, position = _forge_and_empty(exported, "ClaimRegistered", offset_beyond_int4)
 

@@ -8,7 +8,8 @@ from records.replay import event_count, rebuild
 class Command(BaseCommand):
     help = (
         "Replay the whole event log into empty read models, history included, in one "
-        "transaction. Exits non-zero naming the event a replay cannot project, changing nothing."
+        "transaction; appends wait until it ends. Exits non-zero naming the event a replay "
+        "cannot project, changing nothing."
     )
 
     def add_arguments(self, parser):
