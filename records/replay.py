@@ -178,9 +178,10 @@ def check_replay(on_event: Callable[[], None] | None = None, *, limit: int = 10)
     # meanwhile loses nothing (one changing a record waits for the replay's row locks).
     # The reading session first: the copies are writes, after which it could not share this
     # transaction's snapshot.
-    with transaction.atomic(), reading_session() as log_session:
-        copies = _keep_live_copies()
-        events = _replay(on_event, PAGE_SIZE, log_session)
+    with transaction.atomic():
+        with reading_session() as log_session:
+            copies = _keep_live_copies()
+            events = _replay(on_event, PAGE_SIZE, log_session)
         differences = _compare_with_live(copies, limit)
         transaction.set_rollback(True)
     return ReplayReport(events=events, differences=differences)

@@ -413,6 +413,9 @@ def test_the_documented_procedure_with_real_logins(postgres_only):
         manage(app, "create_demo_accounts")
         assert "127 new events" in manage(app, "load_seeds")
         assert "Hash chain intact" in manage(app, "verify_archive", "--no-progress")
+        # The append lock, the log's second connection and its read lock, as the app role.
+        rebuilt = manage(app, "rebuild_projections", "--no-progress")
+        assert "Rebuilt the read models from 127 events" in rebuilt
         for statement in (
             "DELETE FROM records_event",
             "UPDATE records_event SET data = '{}'",

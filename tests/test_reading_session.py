@@ -38,10 +38,12 @@ def _log_readers_elsewhere() -> int:
     """Other server processes of this database with a transaction open whose last statement
     read the log: a reading session, seen from the replay's own connection."""
     with connection.cursor() as cursor:
+        # The view is otherwise taken once per transaction, and a replay is one transaction.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-            "AND query LIKE %s",
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND xact_start IS NOT NULL AND query LIKE %s",
             [f"%{StoredEvent._meta.db_table}%"],
         )
         return cursor.fetchone()[0]
@@ -145,10 +147,12 @@ def test_a_rebuild_that_fails_on_a_session_closes_it_and_changes_nothing(
 
     live = {table: table.objects.count() for table in projection_tables()}
     handle = BatchProjector.handle
-    handled = []
+    handled, readers = [], []
 
     def fail_on_the_tenth_event(self, event, stored):
         handled.append(stored.position)
+        if len(handled) == 5:
+            readers.append(_log_readers_elsewhere())
         if len(handled) == 10:
             raise RuntimeError("a projection failed")
         return handle(self, event, stored)
@@ -156,6 +160,7 @@ def test_a_rebuild_that_fails_on_a_session_closes_it_and_changes_nothing(
     monkeypatch.setattr(BatchProjector, "handle", fail_on_the_tenth_event)
     with pytest.raises(ProjectionFailed):
         rebuild(page_size=3)
+    assert readers == [1], "the log was not read on a session"
     assert _log_readers_elsewhere() == 0
     assert not any(thread.name == "log-read-ahead" for thread in threading.enumerate())
     assert {table: table.objects.count() for table in projection_tables()} == live
@@ -196,6 +201,74 @@ def test_appends_wait_for_a_rebuild_and_go_on_after_it(postgres_only, seeded):
     source = factories.source(archivist, title="Appended after it")
     assert Source.objects.filter(pk=source.pk).exists()
     assert check_replay().ok
+
+
+def test_the_session_is_no_connection_of_the_pool(postgres_only, seeded):
+    """A replay is long: it must not hold a worker's pooled connection, nor wait for one."""
+    pooled = {**connection.settings_dict["OPTIONS"], "pool": {"min_size": 1, "max_size": 1}}
+    with transaction.atomic():
+        connection.settings_dict["OPTIONS"] = pooled
+        try:
+            with reading_session() as session:
+                assert session is not None and session.pool is None
+                assert "pool" not in session.settings_dict["OPTIONS"]
+        finally:
+            # Django keeps a pool per alias once it has looked for one: dropped with the setting.
+            connection.close_pool()
+            connection.settings_dict["OPTIONS"] = {
+                key: value for key, value in pooled.items() if key != "pool"
+            }
+
+
+def test_no_session_while_a_migration_waits_for_the_log_so_none_waits_forever(
+    postgres_only, seeded
+):
+    """A replay holds the append lock; a migration asking for the log's exclusive lock waits
+    for it. A session asking for its read lock after that would wait for the migration: the
+    replay would wait for its reader, the reader for the migration, the migration for the
+    replay. The session does not wait: the replay reads on its own connection instead."""
+    from django.db import OperationalError
+
+    from records.event_store import lock_log
+
+    table = StoredEvent._meta.db_table
+    queued, outcome = threading.Event(), []
+
+    def migrate_the_log():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Given up after a while: were the session to wait, this test would fail, not hang.
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+                queued.set()
+                cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # noqa: S608
+                outcome.append("locked")
+        except OperationalError:
+            outcome.append("gave up")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        lock_log()
+        migration = threading.Thread(target=migrate_the_log)
+        migration.start()
+        assert queued.wait(timeout=30)
+        with connection.cursor() as cursor:
+            for _ in range(300):
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+                    [table],
+                )
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.01)
+            else:
+                pytest.fail("the migration never waited for the log")
+        with reading_session() as session:
+            assert session is None
+        assert rebuild() == StoredEvent.objects.count()
+    migration.join()
+    assert outcome == ["locked"]
 
 
 def test_no_session_outside_a_transaction_nor_on_sqlite():
