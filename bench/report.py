@@ -561,8 +561,9 @@ archives of 10k and 50k events:
   of values rather than model instances (9.6 ms, now 6.9 ms); and the serializers write each record
   without DRF's generic lookup per field (`FlatSerializer`: 9.1 ms, now 6.1 ms, the same output,
   which a test holds equal). The fact detail, of three claims, did not move (169 and 177
-  requests/s). What is left of a page in process, about 36 ms: reading the claims (7 ms, most of it
-  psycopg converting 150 rows of 32 columns), serializing (DRF's fields converting each value, the
+  requests/s). What was left of a page in process, about 36 ms on the machine of that day (22 to 26
+  ms on the quiet one above): reading the claims (7 ms, most of it psycopg converting 150 rows of
+  32 columns), serializing (DRF's fields converting each value, the
   times most), JSON rendering (4 ms), the related records' other queries and Django's request
   handling. 300 requests/s on two cores shared with PostgreSQL and the load generator leaves under 7
   ms of CPU a request, all processes together: less than the baseline, with no framework at all,
