@@ -3,9 +3,9 @@
 The paged projector writes thousands of history rows a page, and a bulk import thousands of
 events. ``bulk_create`` prepares every value of every row through its field, and psycopg then
 quotes it into the SQL text: about 200 µs a row on these wide tables, more than the projecting
-itself. PostgreSQL's COPY takes the rows as they are (psycopg adapts UUIDs, dates and decimals
-natively; JSON columns are serialised first, as the JSONField would, and times are written once
-for each distinct time of a table's rows) and the server inserts while the next rows are built.
+itself. PostgreSQL's COPY takes the rows as they are (psycopg adapts UUIDs, times, dates and
+decimals natively; only JSON columns need serialising first, as the JSONField would) and the
+server inserts while the next rows are built.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from operator import itemgetter
 
 from django.db import connection, models
@@ -50,44 +49,14 @@ def _once_per_object(dump):
     return dump_once
 
 
-def _time_writer():
-    """A function giving a time's text as COPY takes it, each distinct time written once:
-    psycopg's own conversion costs about 1.2 µs a value, and a history row holds four times,
-    most of them the same few (the time of the event, or of one before it). Equal times are one
-    instant, which is all a timestamptz column keeps, whatever their offsets. Anything but a
-    datetime (None, text) goes on as it is."""
-    written: dict[datetime, str] = {}
-
-    def write(value):
-        if type(value) is not datetime:
-            return value
-        text = written.get(value)
-        if text is None:
-            text = written[value] = value.isoformat()
-        return text
-
-    return write
-
-
-def _converter(field: models.Field, shared_json: bool, write_time):
-    """How a column's values change on the way to COPY, or None when they go as given."""
-    if isinstance(field, models.JSONField):
-        dump = _json_dumper(field)
-        return _once_per_object(dump) if shared_json else dump
-    if isinstance(field, models.DateTimeField):
-        return write_time
-    return None
-
-
 def _copy(model, columns: Sequence[str], rows: Iterable[Sequence], shared_json: bool) -> None:
     fields = [model._meta.get_field(name) for name in columns]
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    # One time writer for every time column: a row's times are mostly one and the same.
-    write_time = _time_writer()
-    converted = [
-        (index, convert)
+    # Only the JSON columns' values need changing on the way: every other row goes out as given.
+    json_columns = [
+        (index, _once_per_object(_json_dumper(field)) if shared_json else _json_dumper(field))
         for index, field in enumerate(fields)
-        if (convert := _converter(field, shared_json, write_time)) is not None
+        if isinstance(field, models.JSONField)
     ]
     table = connection.ops.quote_name(model._meta.db_table)
     # The raw cursor's errors are psycopg's; Django's wrapper makes them django.db errors
@@ -99,10 +68,10 @@ def _copy(model, columns: Sequence[str], rows: Iterable[Sequence], shared_json: 
     ):
         write_row = copy.write_row
         for row in rows:
-            if converted:
+            if json_columns:
                 row = list(row)
-                for index, convert in converted:
-                    row[index] = convert(row[index])
+                for index, dump in json_columns:
+                    row[index] = dump(row[index])
             write_row(row)
 
 

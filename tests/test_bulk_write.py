@@ -3,7 +3,7 @@ stored with exactly the values given, whatever form an id arrives in, and a valu
 column cannot hold is refused, never stored as something else."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -101,26 +101,6 @@ def test_every_column_type_is_stored_as_given(insert):
     bulk_write.insert_values(HistoricalClaim, COLUMNS, [list(row.values()) for row in rows])
     for row in rows:
         assert _stored(row["id"]) == _as_stored(row)
-
-
-def test_times_are_stored_as_the_instants_given_in_any_offset(insert):
-    """COPY writes each distinct time once for all of a row's time columns (records.bulk_write):
-    the same instant given in other offsets, a time in the next row equal to one before, and
-    times a microsecond apart are each stored as the instant they are."""
-    when = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
-    east = when.astimezone(timezone(timedelta(hours=5, minutes=30)))
-    west = when.astimezone(timezone(timedelta(hours=-3)))
-    later = (when + timedelta(microseconds=1)).astimezone(west.tzinfo)
-    rows = [
-        _row(uuid.uuid4(), registered_at=east, updated_at=when, status_changed_at=west),
-        _row(uuid.uuid4(), registered_at=west, updated_at=later, history_date=east),
-        _row(uuid.uuid4(), registered_at=later, updated_at=later, status_changed_at=None),
-    ]
-    bulk_write.insert_values(HistoricalClaim, COLUMNS, [list(row.values()) for row in rows])
-    for row in rows:
-        assert _stored(row["id"]) == _as_stored(row)
-    stored = HistoricalClaim.objects.get(id=rows[1]["id"])
-    assert stored.updated_at - stored.registered_at == timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize(
