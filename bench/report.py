@@ -479,6 +479,25 @@ archives of 10k and 50k events:
   reads the same way, but `verify_archive` on the 100k archive did not move measurably (four
   pairs: 11.8, 9.8, 11.9 and 11.8 s before, 10.7, 10.4, 11.5 and 12.6 s after), its chain check,
   copies and comparison being the same work as before.
+  Then (2026-12-07, on a quiet machine, the database vacuumed before each run) a replay of the
+  1M-event archive took 80 to 86 s, 50 to 56 s of it the Python process's CPU. In a run timed step
+  by step (92 s) its thread's time split into COPY 39 s (21 s of it Python's: formatting rows,
+  writing JSON), the handlers 20 s, deleting the page's stale records 5 s and reading records
+  ahead 7 s (both nearly all the server's), and the commit 10 to 11 s (the deferred foreign-key
+  checks, then the write to disk). Four more ideas were measured and not kept. Writing only each
+  page's history rows and comments in a thread (no handler reads them back, so nothing need be
+  carried across pages) while the next page is handled: on the 100k archive, three alternating
+  pairs, 7.6, 7.3 and 7.7 s before, 7.9, 7.7 and 7.3 s after; the main thread waited 2.1 s for the
+  writer after 1.9 s of handling, the writer's COPYs taking half as long again as alone. Writing
+  each distinct time of a COPY once for all of its time columns (psycopg converts a time in about
+  1.2 µs, and a history row holds four, mostly the same): the claims' history COPY went from 1.0
+  to 0.85 s of Python's CPU at 100k, but on the 1M archive, three alternating pairs, 82.0, 83.7
+  and 86.2 s before, 88.5, 86.6 and 82.0 s after. Pages of 5,000 events (and 10 MB) instead of
+  2,000 (and 4 MB): 79.8 and 80.3 s against 77.2 and 77.0 s at 1M (3%), for 29 MB more at the
+  peak. Dropping the history tables' foreign keys to the user for one run: the commit took 7.3 s
+  instead of 10.6 to 11.3 s, 4% of the replay, not worth the database's guarantee. So the replay
+  stays bound by the two processes taking turns on about 50 µs of Python and 30 µs of the server
+  an event at 1M; 20,000 events/s needs both halved.
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
