@@ -498,6 +498,20 @@ archives of 10k and 50k events:
   instead of 10.6 to 11.3 s, 4% of the replay, not worth the database's guarantee. So the replay
   stays bound by the two processes taking turns on about 50 µs of Python and 30 µs of the server
   an event at 1M; 20,000 events/s needs both halved.
+  Then (2026-12-07, later) a profile of a fact page showed each time read from PostgreSQL taking
+  about 3 µs: Django reads a `timestamptz` through a loader of its own built on psycopg's Python
+  one, which parses the server's text with a regular expression, where `datetime.fromisoformat`
+  takes 0.1 µs. `records/pg_timestamps.py` puts a loader in its place that gives the same
+  datetimes (a test compares the two over the first and last years a datetime holds, times with
+  and without microseconds, and refusals) and leaves whatever `fromisoformat` does not read to
+  Django's. A replay reads a time with every event and several with every record it reads
+  back. On the 100k archive, six alternating pairs, the database vacuumed before each: 7.36,
+  7.28, 7.59, 7.18, 6.81 and 6.89 s before, 6.83, 7.33, 6.77, 6.72, 6.34 and 6.70 s after (every
+  pair faster but one, medians 7.2 and 6.75 s, 7% less); the Python process's CPU from 4.57 to
+  5.14 s before to 4.22 to 4.88 s after. A fact page in process (`bench/api_profile.py`, three
+  rounds of 30 requests each side): 19.5, 19.9 and 20.1 ms before, 18.5, 19.6 and 18.0 ms after.
+  A bulk import reads few times and did not move (3.47 and 3.51 s before, 3.57 and 3.62 s
+  after, in process at 100k).
 - **Verify** is the chain check, then the same paged replay in a transaction that is rolled
   back, then a comparison that PostgreSQL does: each read-model and history table's temporary
   copy, taken before the replay, and the replay's rows in one `UNION ALL` grouped on every
